@@ -1,0 +1,1 @@
+"""Ember: educational pari-mutuel betting whose commission buys back and burns a token."""

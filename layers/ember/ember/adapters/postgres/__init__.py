@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: the source of truth for money, rounds and events."""

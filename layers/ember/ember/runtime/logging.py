@@ -1,0 +1,23 @@
+"""JSON logs through Powertools Logger, with a correlation id on every line."""
+
+from __future__ import annotations
+
+import uuid
+
+from aws_lambda_powertools import Logger
+
+SERVICE = "ember"
+
+
+def configure(level: str = "INFO") -> Logger:
+    """The process's root Ember logger; modules use `Logger(service="ember", child=True)`."""
+    logger = Logger(service=SERVICE, level=level)
+    logger.set_correlation_id(str(uuid.uuid4()))
+    return logger
+
+
+def new_correlation(logger: Logger, correlation_id: str | None = None) -> str:
+    """Start a new unit of work's correlation id (a request, a keeper pass)."""
+    cid = correlation_id or str(uuid.uuid4())
+    logger.set_correlation_id(cid)
+    return cid

@@ -1,0 +1,65 @@
+"""Use case: keep rounds flowing. Open upcoming ones, lock, and resolve those due.
+
+Idempotent and safe to run twice at once: creation collides on derived round ids,
+status changes are conditional updates, and resolution locks the round row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools import Logger
+
+from ember.adapters.postgres.rounds import ResolvedRound
+from ember.domain.clock import Clock
+from ember.domain.fairness import new_seed
+from ember.domain.resolution import resolve
+from ember.domain.rounds import upcoming_opens
+
+from .ports import Markets, Rounds, SaltSource
+
+logger = Logger(service="ember", child=True)
+
+
+@dataclass
+class KeeperRun:
+    created: int = 0
+    opened: int = 0
+    locked: int = 0
+    resolved: list[ResolvedRound] = field(default_factory=list)
+
+
+def run_keeper(*, markets: Markets, rounds: Rounds, salts: SaltSource, clock: Clock,
+               ahead: int = 2) -> KeeperRun:
+    """What this pass did: rounds created, opened, locked and resolved."""
+    run = KeeperRun()
+    now = clock.now()
+    for market in markets.active():
+        for open_at in upcoming_opens(market, now, ahead):
+            lock_at = open_at.timestamp() + market.bet_window_s
+            if lock_at > now.timestamp() and rounds.create(market, open_at, new_seed(), now):
+                run.created += 1
+    run.opened, run.locked = rounds.advance(now)
+    for rid in rounds.due(now):
+        resolved = resolve_round(rid, rounds=rounds, salts=salts, clock=clock)
+        if resolved is not None:
+            run.resolved.append(resolved)
+    logger.info("keeper_run", extra={"rounds_created": run.created, "rounds_opened": run.opened,
+                                     "rounds_locked": run.locked,
+                                     "rounds_resolved": len(run.resolved)})
+    return run
+
+
+def resolve_round(rid: uuid.UUID, *, rounds: Rounds, salts: SaltSource,
+                  clock: Clock) -> ResolvedRound | None:
+    """The round settled or refunded now, or None when it is not due or already final."""
+    now = clock.now()
+    salt = salts.salt_for(rid, now)
+    resolved = rounds.resolve(rid, lambda round_, pools, seed: resolve(round_, pools, seed, salt, now),
+                              now)
+    if resolved is not None:
+        logger.info("round_resolved", extra={"round_id": str(rid), "status": resolved.status,
+                                             "outcome": resolved.outcome, "total": resolved.total,
+                                             "commission": resolved.commission})
+    return resolved

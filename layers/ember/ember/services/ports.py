@@ -1,0 +1,47 @@
+"""The collaborators services need, as small interfaces (adapters implement them)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from ember.domain.markets import Market
+from ember.domain.resolution import Resolution
+from ember.domain.rounds import Round
+
+if TYPE_CHECKING:
+    from ember.adapters.postgres.bets import HeldBet
+    from ember.adapters.postgres.ledger import Deposit, Withdrawal
+    from ember.adapters.postgres.rounds import ResolvedRound
+
+
+class SaltSource(Protocol):
+    def salt_for(self, round_id: uuid.UUID, now: datetime) -> str | None:
+        """The public salt of a round, fixed only after its lock; None while unavailable."""
+
+
+class Bets(Protocol):
+    def hold(self, round_id: uuid.UUID, player_id: str, outcome: object, amount: object,
+             idempotency_key: str, accept: Callable[[Round], int], now: datetime) -> HeldBet: ...
+
+
+class Rounds(Protocol):
+    def create(self, market: Market, open_at: datetime, seed: str, now: datetime) -> bool: ...
+    def advance(self, now: datetime) -> tuple[int, int]: ...
+    def due(self, now: datetime, limit: int = 100) -> list[uuid.UUID]: ...
+    def resolve(self, rid: uuid.UUID,
+                judge: Callable[[Round, dict[int, int], str], Resolution | None],
+                now: datetime) -> ResolvedRound | None: ...
+
+
+class Markets(Protocol):
+    def active(self) -> list[Market]: ...
+
+
+class Ledger(Protocol):
+    def deposit(self, external_id: str, player_id: str, amount: int) -> Deposit: ...
+    def request_withdrawal(self, withdrawal_id: uuid.UUID, player_id: str,
+                           amount: int) -> Withdrawal: ...
+    def finish_withdrawal(self, withdrawal_id: uuid.UUID, *, paid: bool) -> Withdrawal: ...

@@ -1,0 +1,75 @@
+"""Shared fixtures. Integration tests run against the real services `ember up` gives:
+those named in the environment, else embedded ones started for the session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.support import TestDatabases
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_ROOT = ROOT / ".ember" / "test-stack"
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """URLs of PostgreSQL, Redis and Kafka: from the environment or started embedded."""
+    from ember.runtime import local_stack
+
+    urls = local_stack.up(root=STACK_ROOT, env=os.environ)
+    yield urls
+    if not all(os.environ.get(k) for k in urls.as_env()):
+        local_stack.down(root=STACK_ROOT)
+
+
+@pytest.fixture(scope="session")
+def databases(stack) -> Iterator[TestDatabases]:
+    """A migrated template database; each test gets a fresh copy of it."""
+    dbs = TestDatabases(stack.database_url, prefix=f"ember_t{os.getpid()}")
+    dbs.create_template()
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture
+def database_url(databases: TestDatabases) -> Iterator[str]:
+    url = databases.fresh()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def clock():
+    from ember.domain.clock import ManualClock
+
+    return ManualClock(datetime(2030, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def ember(database_url, clock):
+    """The wired application on a fresh database, with a hand-moved clock."""
+    from ember.runtime.bootstrap import build
+    from ember.runtime.settings import load_settings
+
+    app = build(load_settings(DATABASE_URL=database_url, EMBER_DB_POOL_SIZE=40), clock=clock)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def sql(database_url) -> Iterator[psycopg.Connection]:
+    """A raw autocommit connection, for asserting on what the database holds."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
+        yield conn
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
