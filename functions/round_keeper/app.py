@@ -1,0 +1,16 @@
+"""Scheduled: open upcoming rounds, lock them, and resolve those due (EventBridge, PingSource)."""
+
+from ember.runtime.bootstrap import Ember
+from ember.runtime.entry import schedule_handler
+from ember.services.keeper import run_keeper
+
+
+def keep_rounds(app: Ember) -> dict[str, int]:
+    """Counts of the rounds this pass created, opened, locked and resolved."""
+    run = run_keeper(markets=app.markets, rounds=app.rounds, salts=app.salts, clock=app.clock,
+                     ahead=app.settings.rounds_ahead)
+    return {"rounds_created": run.created, "rounds_opened": run.opened,
+            "rounds_locked": run.locked, "rounds_resolved": len(run.resolved)}
+
+
+handler = schedule_handler(keep_rounds)

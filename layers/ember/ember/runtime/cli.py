@@ -1,0 +1,231 @@
+"""The `ember` command: the local stack, migrations, markets, the keeper, deposits, the demo.
+
+Results go to stdout, progress and JSON logs to stderr, so `eval "$(ember up)"` works.
+Without DATABASE_URL, every command but up/down/status uses the local stack under
+`--root`. A bad setting or a refused request prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+import psycopg
+from aws_lambda_powertools import Logger
+from psycopg_pool import PoolTimeout
+from rich.console import Console
+from rich.table import Table
+
+from ember.domain.errors import EmberError
+from ember.domain.money import CURRENCY, format_major
+from ember.runtime import local_stack
+from ember.runtime.bootstrap import Ember
+from ember.runtime.cli_context import (
+    config_markets,
+    configure_logging,
+    ember_at,
+    ember_for,
+    progress,
+    redact,
+    settings_for,
+    sync_markets,
+)
+from ember.runtime.cli_context import (
+    migrate as apply_schema,
+)
+from ember.runtime.local_stack.stack import DEFAULT_ROOT
+from ember.runtime.logging import SERVICE, new_correlation
+from ember.runtime.settings import SettingsError, load_settings
+from ember.services.cashier import credit_deposit
+from ember.services.keeper import run_keeper
+
+logger = Logger(service=SERVICE, child=True)
+
+root_option = click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ROOT,
+    envvar="EMBER_STACK_ROOT", show_default=True,
+    help="Folder holding the embedded services' data, logs and state.")
+
+
+class _EmberGroup(click.Group):
+    """Turns the errors an operator can act on into one line on stderr, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as error:
+            _fail(str(error), 2)
+        except EmberError as error:
+            _fail(f"{error.code}: {error.detail}", 2)
+        except local_stack.StackError as error:
+            _fail(str(error), 1)
+        except psycopg.errors.UndefinedTable as error:
+            _fail(f"database schema missing ({error.diag.message_primary});"
+                  " run `ember migrate`", 1)
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            _fail(f"database: {str(error).strip().splitlines()[0]}", 1)
+        return None
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"ember: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=_EmberGroup)
+def main() -> None:
+    """Ember operator tooling: local stack, schema, markets, keeper, deposits, demo."""
+
+
+@main.command()
+@root_option
+def up(root: Path) -> None:
+    """Start (or reuse) the local stack, migrate, sync markets; print `export` lines."""
+    urls = local_stack.up(root, log=progress)
+    settings = load_settings(**urls.as_env())
+    apply_schema(settings)
+    with ember_for(settings) as app:
+        sync_markets(app)
+    for name, value in urls.as_env().items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+
+
+@main.command()
+@root_option
+def down(root: Path) -> None:
+    """Stop the embedded services this root started (env-named ones are never touched)."""
+    local_stack.down(root, log=progress)
+
+
+@main.command()
+@root_option
+def status(root: Path) -> None:
+    """A table of the stack's services; exits 1 when any of them does not answer."""
+    services = local_stack.status(root)
+    table = Table("service", "source", "url", "pid", "healthy")
+    for service in services:
+        table.add_row(service.name, service.source, redact(service.url) or "-",
+                      str(service.pid or "-"), "yes" if service.healthy else "NO")
+    _wide_console().print(table)
+    if not all(service.healthy for service in services):
+        sys.exit(1)
+
+
+@main.command()
+@root_option
+def migrate(root: Path) -> None:
+    """Apply pending schema migrations."""
+    apply_schema(settings_for(root))
+
+
+@main.group()
+def markets() -> None:
+    """Markets offered, from the markets file (EMBER_MARKETS_FILE)."""
+
+
+@markets.command("sync")
+@root_option
+def markets_sync(root: Path) -> None:
+    """Upsert the file's markets and deactivate the ones it no longer lists."""
+    with ember_at(root) as app:
+        for market in sync_markets(app):
+            click.echo(f"market_synced id={market.id} outcomes={len(market.outcomes)}"
+                       f" interval_s={market.interval_s} commission_bps={market.commission_bps}")
+
+
+@main.command()
+@root_option
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+@click.option("--every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds between passes.")
+@click.pass_context
+def keeper(ctx: click.Context, root: Path, once: bool, every: float) -> None:
+    """Open upcoming rounds, lock them and resolve those due: once, or every few seconds."""
+    if once and ctx.get_parameter_source("every") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--once and --every exclude each other")
+    with ember_at(root) as app:
+        if once:
+            _keeper_pass(app)
+        else:
+            _keeper_loop(app, every)
+
+
+def _keeper_loop(app: Ember, every: float) -> None:
+    """Passes until interrupted; a failed pass is logged and the next one tries again."""
+    try:
+        while True:
+            try:
+                _keeper_pass(app)
+            except (psycopg.Error, PoolTimeout):  # the database may be back by the next pass
+                logger.exception("keeper_pass_failed")
+            time.sleep(every)
+    except KeyboardInterrupt:
+        return
+
+
+def _keeper_pass(app: Ember) -> None:
+    correlation_id = new_correlation(logger)
+    run = run_keeper(markets=app.markets, rounds=app.rounds, salts=app.salts, clock=app.clock,
+                     ahead=app.settings.rounds_ahead)
+    click.echo(f"keeper_pass correlation_id={correlation_id} created={run.created}"
+               f" opened={run.opened} locked={run.locked} resolved={len(run.resolved)}")
+
+
+@main.command()
+@root_option
+@click.argument("player")
+@click.argument("amount", type=int)
+@click.option("--payment-id", required=True,
+              help="The payment's external id: crediting the same id again changes nothing.")
+def deposit(root: Path, player: str, amount: int, payment_id: str) -> None:
+    """Credit PLAYER with AMOUNT minor units (1 USDT = 1000000) for one external payment."""
+    with ember_at(root) as app:
+        credited = credit_deposit(payment_id, player, amount, ledger=app.ledger)
+    verb = "already_credited" if credited.replayed else "credited"
+    click.echo(f"{verb} player={player} payment_id={payment_id}"
+               f" amount={format_major(credited.amount)} balance={format_major(credited.balance)}"
+               f" currency={CURRENCY}")
+
+
+@main.command()
+@root_option
+@click.argument("player")
+def balance(root: Path, player: str) -> None:
+    """PLAYER's balance, in USDT and in minor units."""
+    with ember_at(root) as app:
+        amount = app.ledger.balance(player)
+    click.echo(f"player={player} balance={format_major(amount)} currency={CURRENCY}"
+               f" minor={amount}")
+
+
+@main.command()
+@root_option
+@click.option("--players", type=click.IntRange(1, 26), default=5, show_default=True)
+@click.option("--rounds", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--fresh", is_flag=True,
+              help="Drop and recreate the database DATABASE_URL names (the stack's `ember`).")
+def demo(root: Path, players: int, rounds: int, fresh: bool) -> None:
+    """A scripted game on a hand-moved clock, then an audit of the books; exits 1 if it fails."""
+    from ember.runtime import demo as scenario  # the scenario is only needed here
+
+    settings = settings_for(root)
+    configure_logging(settings, quiet=True)
+    if fresh:
+        scenario.recreate_database(settings.database_url)
+        progress("database recreated")
+    apply_schema(settings)
+    passed = scenario.run_demo(settings, config_markets=config_markets(settings),
+                               players=players, rounds=rounds, console=_wide_console())
+    sys.exit(0 if passed else 1)
+
+
+def _wide_console() -> Console:
+    """A console for tables; piped output gets 120 columns instead of rich's default 80."""
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+if __name__ == "__main__":
+    main()
