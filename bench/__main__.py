@@ -18,7 +18,8 @@ def benchmarks() -> dict[str, ModuleType]:
     names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__)
                    if not m.name.startswith("_") and m.name not in _NOT_BENCHMARKS)
     modules = {name: importlib.import_module(f"bench.{name}") for name in names}
-    return {name: module for name, module in modules.items() if callable(getattr(module, "main", None))}
+    return {name: module for name, module in modules.items()
+            if callable(getattr(module, "main", None))}
 
 
 def run(names: list[str], found: dict[str, ModuleType]) -> list[str]:

@@ -6,12 +6,13 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.rows import dict_row
 
 T = TypeVar("T")
 
@@ -40,6 +41,16 @@ def scratch_database(name: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fetch_row(url: str, sql: str,
+              params: Sequence[Any] | Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The one row `sql` returns, by column name, read on its own autocommit connection."""
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise LookupError(f"no row for: {sql}")
+    return row
 
 
 def timed(work: Callable[[], T]) -> tuple[T, float]:

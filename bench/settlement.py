@@ -2,7 +2,12 @@
 
 Measured: `resolve_round` from the keeper service, the real path (salt, lock, pools,
 payout transfers, commission, round update, outbox), on a fresh database.
-Baseline: one UPDATE that credits every winner's payout straight to its balance.
+Baseline: the settlement as one SQL statement: a single INSERT … SELECT that writes every
+winner's payout transfer into the ledger (triggers and constraints on, as they always
+are). The ratio is therefore the cost of doing settlement properly (locking, pools,
+commission, round record, outbox, several statements) over doing it in one statement.
+For reference it also times the bare minimum, an UPDATE of the balances with the ledger
+bypassed (no transfers, triggers off), which no correct settlement could be.
 
 To repeat both on the same data, every run happens in a transaction that is rolled back
 (then VACUUMed away, untimed); one last settlement is committed, timed for comparison and
@@ -18,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import psycopg
-from psycopg.rows import dict_row
 
 from ember.adapters.postgres.database import Database
 from ember.adapters.postgres.rounds import PostgresRounds, ResolvedRound
@@ -36,7 +40,7 @@ from ember.runtime.migrate import apply_migrations
 from ember.runtime.settings import load_settings
 from ember.services.keeper import resolve_round
 
-from .common import median, progress, report, scratch_database, timed
+from .common import fetch_row, median, progress, report, scratch_database, timed
 
 T = TypeVar("T")
 
@@ -44,7 +48,7 @@ NAME = "settlement"
 TARGET = 1.5
 PLAYERS = 10_000
 BETS = 100_000
-REPEATS = 5  # measured runs of each kind, after one untimed warm-up of each
+REPEATS = 7  # measured runs of each kind, after one untimed warm-up of each
 DEPOSIT = 100_000_000  # per player: covers ten bets at the largest stake
 MAX_STAKE = 1_000_000
 OPEN_AT = datetime(2030, 1, 1, tzinfo=UTC)
@@ -52,7 +56,8 @@ MARKET = Market(id="bench", title="bench", outcomes=("heads", "tails"), interval
                 bet_window_s=45, commission_bps=300, min_bet=1, max_bet=MAX_STAKE)
 
 # Player ids p00001…p10000, shared by the setup statements below.
-_PLAYER_IDS = "SELECT 'p' || lpad(g::text, 5, '0') AS player_id FROM generate_series(1, %(players)s) g"
+_PLAYER_IDS = ("SELECT 'p' || lpad(g::text, 5, '0') AS player_id"
+               " FROM generate_series(1, %(players)s) g")
 
 _PLAYER_ACCOUNTS = f"""
 INSERT INTO accounts (id, kind, currency, balance)
@@ -79,7 +84,8 @@ SELECT external_id, player_id, %(deposit)s, id FROM paid
 # statement: player n bets every PLAYERS-th time, random outcome and stake, placed while open.
 _BETS = """
 WITH placed AS (
-    SELECT gen_random_uuid() AS id, 'p' || lpad((1 + mod(g, %(players)s))::text, 5, '0') AS player_id,
+    SELECT gen_random_uuid() AS id,
+           'p' || lpad((1 + mod(g, %(players)s))::text, 5, '0') AS player_id,
            floor(random() * %(outcomes)s)::int AS outcome,
            (1000 + floor(random() * (%(max_stake)s - 1000)))::bigint AS amount,
            'bench-' || g AS idempotency_key,
@@ -89,18 +95,29 @@ WITH placed AS (
     INSERT INTO transfers (id, debit_account, credit_account, currency, amount, kind, reference)
     SELECT id, 'player:' || player_id, %(pool)s, %(currency)s, amount, 'bet', %(round)s FROM placed
 )
-INSERT INTO bets (id, round_id, player_id, outcome, amount, idempotency_key, request_hash, placed_at)
-SELECT id, %(round_id)s, player_id, outcome, amount, idempotency_key, md5(idempotency_key), placed_at
+INSERT INTO bets (id, round_id, player_id, outcome, amount, idempotency_key, request_hash,
+                  placed_at)
+SELECT id, %(round_id)s, player_id, outcome, amount, idempotency_key, md5(idempotency_key),
+       placed_at
   FROM placed
 """
 
-# The baseline is the least one statement can do and still settle: compute each winner's
-# payout (same per-bet flooring, same D and W) and add it to the player's balance. It is an
-# UPDATE of the real balances rather than a CREATE TEMP TABLE AS, because writing the
-# balances (heap, WAL) is essential work; the temp table would only measure the arithmetic.
-# `replica` disables triggers for the transaction: accounts_guard refuses direct balance
-# writes, and skipping it is what makes this the bare minimum. Rolled back every time.
+# The baseline: settlement's money movement as one statement, per-player payout transfers
+# (same per-bet flooring, same D and W) written to the ledger, which moves the balances.
 _BASELINE = """
+INSERT INTO transfers (id, debit_account, credit_account, currency, amount, kind, reference)
+SELECT gen_random_uuid(), %(pool)s, 'player:' || player_id, 'USDT', payout, 'payout', %(round)s
+  FROM (SELECT player_id,
+               sum(div(amount::numeric * %(distributable)s, %(winning_stake)s))::bigint AS payout
+          FROM bets WHERE round_id = %(round_id)s AND outcome = %(winner)s
+         GROUP BY player_id) p
+ WHERE payout > 0
+"""
+
+# The reference floor: compute each winner's payout and add it to the balance directly.
+# `replica` disables triggers for the transaction (accounts_guard refuses direct balance
+# writes): not a settlement, only the least work the database could do. Rolled back.
+_BARE_UPDATE = """
 UPDATE accounts a SET balance = a.balance + p.payout
   FROM (SELECT player_id,
                sum(div(amount::numeric * %(distributable)s, %(winning_stake)s))::bigint AS payout
@@ -111,7 +128,7 @@ UPDATE accounts a SET balance = a.balance + p.payout
 
 
 class Rehearsal(Database):
-    """A Database whose units of work always roll back: the same SQL, repeatable on the same data."""
+    """A Database whose units of work always roll back: the same SQL, repeatable on same data."""
 
     def run(self, work: Callable[[psycopg.Connection], T]) -> T:
         with self.pool.connection() as conn, conn.transaction(force_rollback=True):
@@ -124,6 +141,8 @@ def main() -> None:
 
 
 def _bench(url: str) -> None:
+    # Other work on this machine shows up as noise; the load says how much to expect.
+    progress(f"{NAME}: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus")
     apply_migrations(url)
     clock = ManualClock(OPEN_AT)
     app = build(load_settings(DATABASE_URL=url, EMBER_DB_POOL_SIZE=2), clock=clock)
@@ -137,11 +156,12 @@ def _bench(url: str) -> None:
                  f" D={verdict.distributable}")
         rounds, salts = PostgresRounds(rehearsal), LocalBeaconSalts(rehearsal)
         with psycopg.connect(url, autocommit=True) as conn:
-            settle_s, baseline_s = alternate(
-                lambda: rehearse_settlement(rid, rounds, salts, clock, expected),
-                lambda: rehearse_baseline(conn, rid, verdict),
-                lambda: conn.execute("VACUUM"),
-            )
+            samples = alternate({
+                "baseline": lambda: rehearse_baseline(conn, rid, verdict, _BASELINE),
+                "bare": lambda: rehearse_baseline(conn, rid, verdict, _BARE_UPDATE, bare=True),
+                "settle": lambda: rehearse_settlement(rid, rounds, salts, clock, expected),
+            }, lambda: conn.execute("VACUUM"))
+        settle_s, baseline_s, bare_s = samples["settle"], samples["baseline"], samples["bare"]
         committed = commit_settlement(app, rid, expected)
         progress(f"{NAME}: committed settlement once (with COMMIT) in {committed:.3f} s;"
                  " ledger checks passed")
@@ -149,8 +169,11 @@ def _bench(url: str) -> None:
         rehearsal.close()
         app.close()
     value, baseline = median(settle_s), median(baseline_s)
-    progress(f"{NAME}: settle {_listed(settle_s)} median {value:.3f} s;"
-             f" baseline {_listed(baseline_s)} median {baseline:.3f} s")
+    progress(f"{NAME}: settle {_listed(settle_s)} median {value:.3f} s, min {min(settle_s):.3f} s")
+    progress(f"{NAME}: baseline {_listed(baseline_s)} median {baseline:.3f} s,"
+             f" min {min(baseline_s):.3f} s")
+    progress(f"{NAME}: reference bare balance UPDATE (ledger bypassed) median"
+             f" {median(bare_s):.3f} s; settle/bare = {value / median(bare_s):.2f}")
     report(NAME, value, baseline, TARGET)
 
 
@@ -179,13 +202,14 @@ def _insert_players_and_bets(conn: psycopg.Connection, rid: uuid.UUID) -> None:
 def check_setup(app: Ember, rid: uuid.UUID) -> None:
     """Raises unless the bets, the round's pool account and the players' balances agree."""
     pools = app.rounds.pools(rid)
-    row = app.db.run(lambda conn: conn.execute(
+    row = fetch_row(
+        app.db.url,
         "SELECT (SELECT count(*) FROM bets) AS bets,"
         " (SELECT count(DISTINCT player_id) FROM bets) AS players,"
         " (SELECT sum(amount) FROM bets)::bigint AS staked,"
         " (SELECT balance FROM account_balances WHERE id = %s)::bigint AS pool,"
         " (SELECT sum(balance) FROM accounts WHERE kind = 'player')::bigint AS held",
-        (accounts.round_pool(rid),)).fetchone())
+        (accounts.round_pool(rid),))
     assert row["bets"] == BETS and row["players"] == PLAYERS, row
     assert sum(pools.values()) == row["staked"] == row["pool"], (pools, row)
     assert row["held"] == PLAYERS * DEPOSIT - row["staked"], row
@@ -201,31 +225,29 @@ def expected_resolution(app: Ember, rid: uuid.UUID, clock: ManualClock) -> Resol
     """
     clock.set(round_times(MARKET, OPEN_AT).close_at + timedelta(seconds=1))
     salt = app.salts.salt_for(rid, clock.now())
-    seed = app.db.run(lambda conn: conn.execute(
-        "SELECT server_seed FROM round_seeds WHERE round_id = %s", (rid,)).fetchone()["server_seed"])
+    seed = fetch_row(app.db.url, "SELECT server_seed FROM round_seeds WHERE round_id = %s",
+                     (rid,))["server_seed"]
     resolution = resolve(app.rounds.get(rid), app.rounds.pools(rid), seed, salt, clock.now())
     assert resolution is not None and not resolution.verdict.refunded, resolution
     return resolution
 
 
-def alternate(measured: Callable[[], float], baseline: Callable[[], float],
-              reset: Callable[[], object]) -> tuple[list[float], list[float]]:
-    """(measured seconds, baseline seconds): REPEATS of each, interleaved B A B A…
+def alternate(runs: dict[str, Callable[[], float]],
+              reset: Callable[[], object]) -> dict[str, list[float]]:
+    """Seconds per named run: REPEATS of each, interleaved A B C A B C…
 
     One untimed warm-up of each first; `reset` after every run clears its dead rows, so
     each run meets the same tables.
     """
-    settle_s: list[float] = []
-    baseline_s: list[float] = []
+    samples: dict[str, list[float]] = {label: [] for label in runs}
     for i in range(REPEATS + 1):
-        for label, run, samples in (("baseline", baseline, baseline_s),
-                                    ("settle", measured, settle_s)):
+        for label, run in runs.items():
             seconds = run()
             reset()
             if i > 0:
-                samples.append(seconds)
+                samples[label].append(seconds)
             progress(f"{NAME}: {'warm-up' if i == 0 else f'run {i}'} {label} {seconds:.3f} s")
-    return settle_s, baseline_s
+    return samples
 
 
 def rehearse_settlement(rid: uuid.UUID, rounds: PostgresRounds, salts: LocalBeaconSalts,
@@ -236,15 +258,18 @@ def rehearse_settlement(rid: uuid.UUID, rounds: PostgresRounds, salts: LocalBeac
     return seconds
 
 
-def rehearse_baseline(conn: psycopg.Connection, rid: uuid.UUID, verdict: Verdict) -> float:
-    """Seconds the baseline statement's transaction took, rolled back."""
+def rehearse_baseline(conn: psycopg.Connection, rid: uuid.UUID, verdict: Verdict, statement: str,
+                      bare: bool = False) -> float:
+    """Seconds a one-statement baseline's transaction took, rolled back."""
     params = {"round_id": rid, "winner": verdict.winner, "distributable": verdict.distributable,
-              "winning_stake": verdict.winning_stake}
+              "winning_stake": verdict.winning_stake, "pool": accounts.round_pool(rid),
+              "round": str(rid)}
 
     def work() -> int:
         with conn.transaction(force_rollback=True):
-            conn.execute("SET LOCAL session_replication_role = replica")
-            return conn.execute(_BASELINE, params).rowcount
+            if bare:
+                conn.execute("SET LOCAL session_replication_role = replica")
+            return conn.execute(statement, params).rowcount
     credited, seconds = timed(work)
     assert credited > 0, "the baseline credited nobody"
     return seconds
@@ -269,17 +294,17 @@ def commit_settlement(app: Ember, rid: uuid.UUID, expected: Resolution) -> float
 
 def check_ledger(app: Ember, rid: uuid.UUID, resolved: ResolvedRound) -> None:
     """Raises unless payouts + commission = pool in the transfers, and balances are in step."""
-    with psycopg.connect(app.db.url, row_factory=dict_row) as conn:
-        row = conn.execute(
-            "SELECT (SELECT sum(amount) FROM transfers WHERE reference = %(round)s"
-            "        AND kind = 'payout')::bigint AS paid,"
-            " (SELECT sum(amount) FROM transfers WHERE reference = %(round)s"
-            "        AND kind = 'commission')::bigint AS commission,"
-            " (SELECT balance FROM account_balances WHERE id = %(pool)s)::bigint AS pool,"
-            " (SELECT count(*) FROM account_balances WHERE kind = 'player'"
-            "        AND balance <> running_balance) AS drift,"
-            " (SELECT status FROM rounds WHERE id = %(round_id)s) AS status",
-            {"round": str(rid), "round_id": rid, "pool": accounts.round_pool(rid)}).fetchone()
+    row = fetch_row(
+        app.db.url,
+        "SELECT (SELECT sum(amount) FROM transfers WHERE reference = %(round)s"
+        "        AND kind = 'payout')::bigint AS paid,"
+        " (SELECT sum(amount) FROM transfers WHERE reference = %(round)s"
+        "        AND kind = 'commission')::bigint AS commission,"
+        " (SELECT balance FROM account_balances WHERE id = %(pool)s)::bigint AS pool,"
+        " (SELECT count(*) FROM account_balances WHERE kind = 'player'"
+        "        AND balance <> running_balance) AS drift,"
+        " (SELECT status FROM rounds WHERE id = %(round_id)s) AS status",
+        {"round": str(rid), "round_id": rid, "pool": accounts.round_pool(rid)})
     assert row["paid"] == resolved.paid_out and row["commission"] == resolved.commission, row
     assert row["paid"] + row["commission"] == resolved.total and row["pool"] == 0, row
     assert row["drift"] == 0 and row["status"] == "settled", row

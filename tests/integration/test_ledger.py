@@ -108,3 +108,18 @@ def test_withdrawal_beyond_the_balance_is_refused_and_nothing_is_held(ember, sql
 def test_unknown_withdrawal_is_not_found(ember):
     with pytest.raises(errors.WithdrawalNotFound):
         finish_withdrawal(uuid.uuid4(), paid=True, ledger=ember.ledger)
+
+
+@pytest.mark.parametrize(("debit", "currency"), [("player:ghost", "USDT"), ("external", "EUR")])
+def test_transfers_need_existing_accounts_in_their_currency(ember, sql, debit, currency):
+    credit_deposit("psp-1", "alice", 500, ledger=ember.ledger)
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        sql.execute("INSERT INTO transfers (id, debit_account, credit_account, currency, amount, kind)"
+                    " VALUES (gen_random_uuid(), %s, 'player:alice', %s, 5, 'x')", (debit, currency))
+    assert ember.ledger.balance("alice") == 500
+
+
+def test_accounts_cannot_be_deleted(ember, sql):
+    credit_deposit("psp-1", "alice", 500, ledger=ember.ledger)
+    with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
+        sql.execute("DELETE FROM accounts WHERE id = 'player:alice'")

@@ -113,6 +113,14 @@ class PostgresRounds:
     def pools(self, rid: uuid.UUID) -> dict[int, int]:
         return self.db.run(lambda conn: pools_of(conn, rid))
 
+    def published(self, limit: int = 1000) -> list[dict]:
+        """Resolved rounds as published: what anyone needs to recompute their outcomes."""
+        rows = self.db.run(lambda conn: conn.execute(
+            "SELECT id::text AS id, market_id, status, outcome_count, seed_hash, server_seed,"
+            " salt, outcome, refund_reason FROM rounds WHERE status IN ('settled', 'refunded')"
+            " ORDER BY resolved_at DESC LIMIT %s", (limit,)).fetchall())
+        return [dict(row) for row in rows]
+
     def resolve(self, rid: uuid.UUID, judge: Judge, now: datetime) -> ResolvedRound | None:
         """The round's settlement or refund, written in one transaction; None if not due.
 
