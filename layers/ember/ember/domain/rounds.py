@@ -50,7 +50,7 @@ class Round:
     max_bet: int
     seed_hash: str
 
-    def check_bet(self, outcome: int, amount: object, now: datetime) -> int:
+    def check_bet(self, outcome: object, amount: object, now: datetime) -> int:
         """The validated amount; raises the error a player should see otherwise."""
         if self.status.final or now >= self.times.lock_at:
             raise RoundClosed("betting closed at lock_at", lock_at=self.times.lock_at.isoformat())

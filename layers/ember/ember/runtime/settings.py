@@ -7,6 +7,7 @@ A bad value stops the process with the variable's name, e.g.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,7 +54,7 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError("; ".join(problems)) from None
 
 
-def _describe(problem: dict) -> str:
+def _describe(problem: Any) -> str:
     variable = str(problem["loc"][0]) if problem["loc"] else "?"
     field = Settings.model_fields.get(variable)
     name = (field.validation_alias if field and field.validation_alias else variable)

@@ -79,9 +79,10 @@ class PostgresBets:
         pools = pools_of(conn, round_id)
         row = conn.execute(_INSERT_BET, (uuid.uuid4(), round_id, player_id, outcome, amount, key,
                                          digest, now)).fetchone()
-        if row is None:  # a concurrent request with this key won the race
-            return HeldBet(_replay(conn, player_id, key, digest, race=True), round_,
-                           player_balance(conn, player_id), {}, True)
+        if row is None:  # a concurrent request with this key won the race and committed
+            winner = _replay(conn, player_id, key, digest)
+            assert winner is not None  # ON CONFLICT saw its committed row
+            return HeldBet(winner, round_, player_balance(conn, player_id), {}, True)
         bet = Bet(**row)
         _debit_stake(conn, bet)
         return HeldBet(bet, round_, player_balance(conn, player_id), pools, False)
@@ -100,14 +101,11 @@ def _debit_stake(conn: psycopg.Connection, bet: Bet) -> None:
                         accounts.round_pool(bet.round_id), bet.amount, "bet", str(bet.round_id)))
 
 
-def _replay(conn: psycopg.Connection, player_id: str, key: str, digest: str,
-            race: bool = False) -> Bet | None:
+def _replay(conn: psycopg.Connection, player_id: str, key: str, digest: str) -> Bet | None:
     row = conn.execute(
         "SELECT id, round_id, player_id, outcome, amount, idempotency_key, placed_at, request_hash"
         " FROM bets WHERE player_id = %s AND idempotency_key = %s", (player_id, key)).fetchone()
     if row is None:
-        if race:
-            raise IdempotencyConflict("concurrent request with this key failed; retry")
         return None
     if row.pop("request_hash") != digest:
         raise IdempotencyConflict("idempotency key already used with other parameters", key=key)
