@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import IO
 
 from aws_lambda_powertools import Logger
 
 SERVICE = "ember"
 
 
-def configure(level: str = "INFO") -> Logger:
+def configure(level: str = "INFO", stream: IO[str] | None = None) -> Logger:
     """The process's root Ember logger; modules use `Logger(service="ember", child=True)`."""
-    logger = Logger(service=SERVICE, level=level)
+    logger = Logger(service=SERVICE, level=level, stream=stream)
     logger.set_correlation_id(str(uuid.uuid4()))
     return logger
 
