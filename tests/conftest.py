@@ -4,6 +4,7 @@ those named in the environment, else embedded ones started for the session."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,7 +16,8 @@ import pytest
 from tests.support import TestDatabases
 
 ROOT = Path(__file__).resolve().parent.parent
-STACK_ROOT = ROOT / ".ember" / "test-stack"
+# Per session: two test sessions at once must not stop each other's embedded services.
+STACK_ROOT = ROOT / ".ember" / f"test-stack-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +27,8 @@ def stack():
 
     urls = local_stack.up(root=STACK_ROOT, env=os.environ)
     yield urls
-    if not all(os.environ.get(k) for k in urls.as_env()):
-        local_stack.down(root=STACK_ROOT)
+    local_stack.down(root=STACK_ROOT)  # stops only what it started, never env services
+    shutil.rmtree(STACK_ROOT, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,8 @@ def open_round(app, m: Market, open_at: datetime | None = None) -> uuid.UUID:
 def fund(app, player: str, amount: int) -> None:
     from ember.services.cashier import credit_deposit
 
-    credit_deposit(f"fund-{player}-{uuid.uuid4()}", player, amount, ledger=app.ledger)
+    credit_deposit(f"fund-{player}-{uuid.uuid4()}", player, amount, ledger=app.ledger,
+                   clock=app.clock)
 
 
 def ledger_totals(conn: psycopg.Connection) -> dict:

@@ -13,8 +13,9 @@ import psutil
 import psycopg
 import pytest
 import redis
-from ember.runtime.local_stack import StackUrls, down, status, up
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from ember.runtime.local_stack import StackUrls, down, status, up
 
 pytestmark = pytest.mark.integration
 

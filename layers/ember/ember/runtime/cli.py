@@ -183,7 +183,7 @@ def _keeper_pass(app: Ember) -> None:
 def deposit(root: Path, player: str, amount: int, payment_id: str) -> None:
     """Credit PLAYER with AMOUNT minor units (1 USDT = 1000000) for one external payment."""
     with ember_at(root) as app:
-        credited = credit_deposit(payment_id, player, amount, ledger=app.ledger)
+        credited = credit_deposit(payment_id, player, amount, ledger=app.ledger, clock=app.clock)
     verb = "already_credited" if credited.replayed else "credited"
     click.echo(f"{verb} player={player} payment_id={payment_id}"
                f" amount={format_major(credited.amount)} balance={format_major(credited.balance)}"

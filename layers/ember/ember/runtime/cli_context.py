@@ -22,7 +22,7 @@ from ember.domain.errors import InvalidMarket
 from ember.domain.markets import Market
 from ember.runtime import local_stack
 from ember.runtime.bootstrap import Ember, build
-from ember.runtime.logging import SERVICE, new_correlation
+from ember.runtime.logging import configure
 from ember.runtime.migrate import apply_migrations
 from ember.runtime.settings import Settings, SettingsError, load_settings
 from ember.services.markets_config import load_markets
@@ -64,17 +64,12 @@ def ember_for(settings: Settings) -> Iterator[Ember]:
 def configure_logging(settings: Settings, *, quiet: bool = False) -> Logger:
     """The root Ember logger, writing JSON lines to stderr.
 
-    `quiet` (the demo) lowers the default to WARNING so its tables stay readable; an
-    explicit EMBER_LOG_LEVEL still wins.
+    `quiet` (the demo) shows only warnings unless EMBER_LOG_LEVEL says otherwise, so its
+    tables stay readable.
     """
     explicit = "log_level" in settings.model_fields_set
     level = settings.log_level if explicit or not quiet else "WARNING"
-    root_logger = Logger(service=SERVICE, level=level, stream=sys.stderr)
-    # Child loggers pick their own level (INFO) at import and propagate past the root's
-    # level check, so the level must also sit on the handler they write through.
-    root_logger.registered_handler.setLevel(level)
-    new_correlation(root_logger)
-    return root_logger
+    return configure(level, stream=sys.stderr)
 
 
 def require_database(url: str) -> None:
@@ -84,7 +79,8 @@ def require_database(url: str) -> None:
             pass
     except psycopg.OperationalError as error:
         reason = str(error).strip().splitlines()[0]
-        raise psycopg.OperationalError(f"cannot reach DATABASE_URL {redact(url)}: {reason}") from None
+        raise psycopg.OperationalError(
+            f"cannot reach DATABASE_URL {redact(url)}: {reason}") from None
 
 
 def migrate(settings: Settings) -> list[str]:

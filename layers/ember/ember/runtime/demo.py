@@ -85,7 +85,8 @@ def run_demo(settings: Settings, *, config_markets: list[Market], players: int, 
         cast = [Player(_name(i), STRATEGIES[i % len(STRATEGIES)]) for i in range(players)]
         run = uuid.uuid4().hex[:8]  # new requests each run; replays only within one
         for player in cast:
-            credit_deposit(f"demo-{run}-{player.id}", player.id, DEPOSIT, ledger=app.ledger)
+            credit_deposit(f"demo-{run}-{player.id}", player.id, DEPOSIT, ledger=app.ledger,
+                           clock=clock)
         console.print(f"demo run={run} market={DEMO_MARKET.id} players={players} rounds={rounds}"
                       f" start={clock.now():%Y-%m-%d %H:%M:%S} UTC deposit={_usdt(DEPOSIT)}")
         replays_ok = True
@@ -141,7 +142,7 @@ def _play_round(app: Ember, clock: ManualClock, cast: list[Player], rng: random.
             cmd = PlaceBet(player.id, play.round_id, outcome, amount, f"demo-{run}-r{number}-b{n}")
             placed = place_bet(cmd, bets=app.bets, clock=app.clock)
             first = first or (cmd, placed)
-            quoted = placed.education.expected_value if placed.education else 0
+            quoted = placed.education.get("expected_value", 0)
             play.expected[player.id] = play.expected.get(player.id, 0) + quoted
     if first is not None:
         _replay(app, play, *first)
@@ -154,12 +155,13 @@ def _play_round(app: Ember, clock: ManualClock, cast: list[Player], rng: random.
 
 def _replay(app: Ember, play: RoundPlay, cmd: PlaceBet, first: BetPlaced) -> None:
     """Sends `cmd` again, as a client retrying after a timeout would: same bet, no new debit."""
+    before = app.ledger.balance(cmd.player_id)
     again = place_bet(cmd, bets=app.bets, clock=app.clock)
-    play.replay_ok = (again.replayed and again.bet.id == first.bet.id
-                      and again.balance == app.ledger.balance(cmd.player_id))
+    after = app.ledger.balance(cmd.player_id)
+    play.replay_ok = again.replayed and again.bet.id == first.bet.id and after == before
     play.replay = (f"replay: {cmd.player_id} resent key {cmd.idempotency_key} -> bet"
                    f" {str(again.bet.id)[:8]} (first {str(first.bet.id)[:8]}),"
-                   f" replayed={again.replayed}, balance {_usdt(again.balance)} unchanged")
+                   f" replayed={again.replayed}, balance {_usdt(before)} -> {_usdt(after)}")
 
 
 def _keeper(app: Ember) -> None:

@@ -34,7 +34,7 @@ def current_app() -> Ember:
     global _app
     if _app is None:
         settings = load_settings()
-        configure(settings.log_level)  # before any log line: children write through it
+        configure(settings.log_level)  # first: child loggers write through it
         _app = build(settings)
     return _app
 

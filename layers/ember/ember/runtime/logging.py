@@ -13,6 +13,9 @@ SERVICE = "ember"
 def configure(level: str = "INFO", stream: IO[str] | None = None) -> Logger:
     """The process's root Ember logger; modules use `Logger(service="ember", child=True)`."""
     logger = Logger(service=SERVICE, level=level, stream=stream)
+    # Child loggers pick their own level (INFO) at import and propagate past the root's
+    # level check, so the level must also sit on the handler they write through.
+    logger.registered_handler.setLevel(level)
     logger.set_correlation_id(str(uuid.uuid4()))
     return logger
 

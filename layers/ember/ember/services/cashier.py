@@ -6,7 +6,9 @@ import uuid
 
 from aws_lambda_powertools import Logger
 
-from ember.adapters.postgres.ledger import Deposit, Withdrawal
+from ember.adapters.postgres.ledger import Deposit, DepositContext, Withdrawal
+from ember.domain import protection
+from ember.domain.clock import Clock
 from ember.domain.errors import InvalidRequest
 from ember.domain.money import require_amount
 
@@ -16,11 +18,23 @@ logger = Logger(service="ember", child=True)
 MAX_EXTERNAL_ID = 200
 
 
-def credit_deposit(external_id: str, player_id: str, amount: object, *, ledger: Ledger) -> Deposit:
-    """The player's balance after crediting one external payment (once per payment id)."""
+def credit_deposit(external_id: str, player_id: str, amount: object, *, ledger: Ledger,
+                   clock: Clock) -> Deposit:
+    """The player's balance after crediting one external payment (once per payment id).
+
+    Refused (SelfExcluded, LimitExceeded) while the player is self-excluded or when the
+    payment would break a deposit limit; a repeat of an already credited payment is not.
+    """
     if not external_id or len(external_id) > MAX_EXTERNAL_ID:
         raise InvalidRequest(f"external payment id must be 1-{MAX_EXTERNAL_ID} characters")
-    deposit = ledger.deposit(external_id, _player(player_id), require_amount(amount))
+    value = require_amount(amount)
+    now = clock.now()
+
+    def allow(context: DepositContext) -> None:
+        protection.check_deposit(value, context.limits, context.exposure, context.excluded_until,
+                                 now)
+
+    deposit = ledger.deposit(external_id, _player(player_id), value, now, allow)
     logger.info("deposit_credited", extra={"external_id": external_id, "player_id": player_id,
                                            "amount": deposit.amount, "replayed": deposit.replayed})
     return deposit

@@ -7,6 +7,7 @@ status changes are conditional updates, and resolution locks the round row.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aws_lambda_powertools import Logger
@@ -31,14 +32,14 @@ class KeeperRun:
 
 
 def run_keeper(*, markets: Markets, rounds: Rounds, salts: SaltSource, clock: Clock,
-               ahead: int = 2) -> KeeperRun:
+               ahead: int = 2, seeds: Callable[[], str] = new_seed) -> KeeperRun:
     """What this pass did: rounds created, opened, locked and resolved."""
     run = KeeperRun()
     now = clock.now()
     for market in markets.active():
         for open_at in upcoming_opens(market, now, ahead):
             lock_at = open_at.timestamp() + market.bet_window_s
-            if lock_at > now.timestamp() and rounds.create(market, open_at, new_seed(), now):
+            if lock_at > now.timestamp() and rounds.create(market, open_at, seeds(), now):
                 run.created += 1
     run.opened, run.locked = rounds.advance(now)
     for rid in rounds.due(now):

@@ -12,8 +12,8 @@ from ember.domain.resolution import Resolution
 from ember.domain.rounds import Round
 
 if TYPE_CHECKING:
-    from ember.adapters.postgres.bets import HeldBet
-    from ember.adapters.postgres.ledger import Deposit, Withdrawal
+    from ember.adapters.postgres.bets import BetContext, BetDecision, HeldBet
+    from ember.adapters.postgres.ledger import Deposit, DepositContext, Withdrawal
     from ember.adapters.postgres.rounds import ResolvedRound
 
 
@@ -24,7 +24,8 @@ class SaltSource(Protocol):
 
 class Bets(Protocol):
     def hold(self, round_id: uuid.UUID, player_id: str, outcome: object, amount: object,
-             idempotency_key: str, accept: Callable[[Round], int], now: datetime) -> HeldBet: ...
+             idempotency_key: str, decide: Callable[[BetContext], BetDecision],
+             now: datetime) -> HeldBet: ...
 
 
 class Rounds(Protocol):
@@ -41,7 +42,8 @@ class Markets(Protocol):
 
 
 class Ledger(Protocol):
-    def deposit(self, external_id: str, player_id: str, amount: int) -> Deposit: ...
+    def deposit(self, external_id: str, player_id: str, amount: int, now: datetime,
+                allow: Callable[[DepositContext], None] | None = None) -> Deposit: ...
     def request_withdrawal(self, withdrawal_id: uuid.UUID, player_id: str,
                            amount: int) -> Withdrawal: ...
     def finish_withdrawal(self, withdrawal_id: uuid.UUID, *, paid: bool) -> Withdrawal: ...

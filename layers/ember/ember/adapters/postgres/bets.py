@@ -7,19 +7,21 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from ember.domain import ledger as accounts
-from ember.domain.errors import IdempotencyConflict, InsufficientFunds
+from ember.domain.errors import IdempotencyConflict
 from ember.domain.ledger import Transfer
+from ember.domain.protection import Exposure, Limit
 from ember.domain.rounds import Round
 
+from . import protection
 from .database import Database
-from .ledger import player_balance, post
+from .ledger import post
 from .rounds import lock_round, pools_of
-
-Accept = Callable[[Round], int]  # the validated amount, or raises the player's error
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,32 @@ class Bet:
 
 
 @dataclass(frozen=True)
+class BetContext:
+    """Everything a bet decision needs, read under the round's and the player's locks."""
+
+    round: Round
+    pools: dict[int, int]  # stakes per outcome before this bet
+    balance: int
+    limits: list[Limit]
+    exposure: Exposure
+    excluded_until: datetime | None
+
+
+@dataclass(frozen=True)
+class BetDecision:
+    amount: int
+    education: dict[str, Any]  # what the player is told, kept with the bet for replays
+
+
+@dataclass(frozen=True)
 class HeldBet:
     bet: Bet
-    round: Round
-    balance: int
-    pools_before: dict[int, int]  # stakes per outcome without this bet
+    balance: int  # the player's balance right after this bet
+    education: dict[str, Any]
     replayed: bool
+
+
+Decide = Callable[[BetContext], BetDecision]  # raises the player's error to refuse
 
 
 def request_hash(round_id: uuid.UUID, outcome: object, amount: object) -> str:
@@ -47,11 +69,13 @@ def request_hash(round_id: uuid.UUID, outcome: object, amount: object) -> str:
     return hashlib.sha256(f"{round_id}|{outcome!r}|{amount!r}".encode()).hexdigest()
 
 
-_INSERT_BET = """
-INSERT INTO bets (id, round_id, player_id, outcome, amount, idempotency_key, request_hash, placed_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+_BET_COLUMNS = "id, round_id, player_id, outcome, amount, idempotency_key, placed_at"
+_INSERT_BET = f"""
+INSERT INTO bets (id, round_id, player_id, outcome, amount, idempotency_key, request_hash,
+                  placed_at, balance_after, education)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (player_id, idempotency_key) DO NOTHING
-RETURNING id, round_id, player_id, outcome, amount, idempotency_key, placed_at
+RETURNING {_BET_COLUMNS}
 """
 
 
@@ -60,32 +84,41 @@ class PostgresBets:
         self.db = db
 
     def hold(self, round_id: uuid.UUID, player_id: str, outcome: object, amount: object,
-             idempotency_key: str, accept: Accept, now: datetime) -> HeldBet:
-        """The bet, its stake moved from the player to the round's pool, in one transaction."""
+             idempotency_key: str, decide: Decide, now: datetime) -> HeldBet:
+        """The bet, its stake moved from the player to the round's pool, in one transaction.
+
+        A key seen before returns the first bet and the response it got; the same key with
+        other parameters is an IdempotencyConflict.
+        """
         digest = request_hash(round_id, outcome, amount)
         return self.db.run(lambda conn: self._hold(
-            conn, round_id, player_id, outcome, idempotency_key, digest, accept, now))
+            conn, round_id, player_id, outcome, idempotency_key, digest, decide, now))
 
     def _hold(self, conn: psycopg.Connection, round_id: uuid.UUID, player_id: str,
-              outcome: object, key: str, digest: str, accept: Accept, now: datetime) -> HeldBet:
+              outcome: object, key: str, digest: str, decide: Decide, now: datetime) -> HeldBet:
         replay = _replay(conn, player_id, key, digest)
         if replay is not None:
-            round_ = lock_round(conn, replay.round_id, "KEY SHARE")
-            return HeldBet(replay, round_, player_balance(conn, player_id), {}, True)
+            return replay
         # KEY SHARE: bets of a round don't block each other, but resolution (FOR UPDATE)
         # waits for bets in flight, and a bet queued behind it sees the round final.
         round_ = lock_round(conn, round_id, "KEY SHARE")
-        amount = accept(round_)
-        pools = pools_of(conn, round_id)
-        row = conn.execute(_INSERT_BET, (uuid.uuid4(), round_id, player_id, outcome, amount, key,
-                                         digest, now)).fetchone()
-        if row is None:  # a concurrent request with this key won the race and committed
-            winner = _replay(conn, player_id, key, digest)
-            assert winner is not None  # ON CONFLICT saw its committed row
-            return HeldBet(winner, round_, player_balance(conn, player_id), {}, True)
+        # The player's row lock serialises that player's bets: limits and balance are
+        # checked against everything committed before, and a racing replay is seen here.
+        balance = _lock_player(conn, player_id)
+        replay = _replay(conn, player_id, key, digest)
+        if replay is not None:
+            return replay
+        decision = decide(BetContext(
+            round_, pools_of(conn, round_id), balance, protection.limits(conn, player_id),
+            protection.exposure(conn, player_id, now),
+            protection.excluded_until(conn, player_id, now)))
+        row = conn.execute(_INSERT_BET, (
+            uuid.uuid4(), round_id, player_id, outcome, decision.amount, key, digest, now,
+            balance - decision.amount, Jsonb(decision.education))).fetchone()
         bet = Bet(**row)
-        _debit_stake(conn, bet)
-        return HeldBet(bet, round_, player_balance(conn, player_id), pools, False)
+        post(conn, Transfer(bet.id, accounts.player_account(player_id),
+                            accounts.round_pool(round_id), bet.amount, "bet", str(round_id)))
+        return HeldBet(bet, balance - bet.amount, decision.education, False)
 
     def of_player(self, player_id: str, limit: int = 50) -> list[dict]:
         return self.db.run(lambda conn: conn.execute(
@@ -93,20 +126,19 @@ class PostgresBets:
             (player_id, limit)).fetchall())
 
 
-def _debit_stake(conn: psycopg.Connection, bet: Bet) -> None:
-    if player_balance(conn, bet.player_id) < bet.amount:
-        # Checked first for a clear error; the CHECK constraint is what guarantees it.
-        raise InsufficientFunds("balance too low for this bet", amount=bet.amount)
-    post(conn, Transfer(bet.id, accounts.player_account(bet.player_id),
-                        accounts.round_pool(bet.round_id), bet.amount, "bet", str(bet.round_id)))
+def _lock_player(conn: psycopg.Connection, player_id: str) -> int:
+    row = conn.execute("SELECT balance FROM accounts WHERE id = %s FOR UPDATE",
+                       (accounts.player_account(player_id),)).fetchone()
+    return row["balance"] if row else 0
 
 
-def _replay(conn: psycopg.Connection, player_id: str, key: str, digest: str) -> Bet | None:
+def _replay(conn: psycopg.Connection, player_id: str, key: str, digest: str) -> HeldBet | None:
     row = conn.execute(
-        "SELECT id, round_id, player_id, outcome, amount, idempotency_key, placed_at, request_hash"
-        " FROM bets WHERE player_id = %s AND idempotency_key = %s", (player_id, key)).fetchone()
+        f"SELECT {_BET_COLUMNS}, request_hash, balance_after, education FROM bets"
+        " WHERE player_id = %s AND idempotency_key = %s", (player_id, key)).fetchone()
     if row is None:
         return None
     if row.pop("request_hash") != digest:
         raise IdempotencyConflict("idempotency key already used with other parameters", key=key)
-    return Bet(**row)
+    balance, education = row.pop("balance_after"), row.pop("education")
+    return HeldBet(Bet(**row), balance, education, True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +19,9 @@ from ember.domain.errors import (
 )
 from ember.domain.ledger import Transfer
 from ember.domain.money import CURRENCY
+from ember.domain.protection import Exposure, Limit
 
+from . import protection
 from .database import Database, violated
 
 _INSERT_TRANSFER = """
@@ -27,6 +30,16 @@ VALUES (%(id)s, %(debit)s, %(credit)s, %(currency)s, %(amount)s, %(kind)s, %(ref
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 """
+
+
+@dataclass(frozen=True)
+class DepositContext:
+    limits: list[Limit]
+    exposure: Exposure
+    excluded_until: datetime | None
+
+
+Allow = Callable[[DepositContext], None]  # raises to refuse a deposit
 
 
 @dataclass(frozen=True)
@@ -99,15 +112,28 @@ class PostgresLedger:
     def balance(self, player_id: str) -> int:
         return self.db.run(lambda conn: player_balance(conn, player_id))
 
-    def deposit(self, external_id: str, player_id: str, amount: int) -> Deposit:
-        """The player's credit for one external payment; a repeat of it credits nothing."""
-        return self.db.run(lambda conn: self._deposit(conn, external_id, player_id, amount))
+    def deposit(self, external_id: str, player_id: str, amount: int, now: datetime,
+                allow: Allow | None = None) -> Deposit:
+        """The player's credit for one external payment; a repeat of it credits nothing.
 
-    def _deposit(self, conn: psycopg.Connection, external_id: str, player_id: str,
-                 amount: int) -> Deposit:
+        `allow` sees the player's limits, exclusion and exposure (under the player's lock)
+        and raises to refuse a new payment; a repeat is answered without asking it.
+        """
+        return self.db.run(lambda conn: self._deposit(conn, external_id, player_id, amount, now,
+                                                      allow))
+
+    def _deposit(self, conn: psycopg.Connection, external_id: str, player_id: str, amount: int,
+                 now: datetime, allow: Allow | None) -> Deposit:
         ensure_player_account(conn, player_id)
+        conn.execute("SELECT 1 FROM accounts WHERE id = %s FOR UPDATE",
+                     (accounts.player_account(player_id),))
         transfer = Transfer(accounts.deposit_transfer_id(external_id), accounts.EXTERNAL,
                             accounts.player_account(player_id), amount, "deposit", external_id)
+        seen = _stored(conn, transfer.id)
+        if seen is None and allow is not None:
+            allow(DepositContext(protection.limits(conn, player_id),
+                                 protection.exposure(conn, player_id, now),
+                                 protection.excluded_until(conn, player_id, now)))
         try:
             fresh = post(conn, transfer)
         except DuplicateConflict:
@@ -115,8 +141,8 @@ class PostgresLedger:
                                     external_id=external_id) from None
         if fresh:
             conn.execute(
-                "INSERT INTO deposits (external_id, player_id, amount, transfer_id)"
-                " VALUES (%s, %s, %s, %s)", (external_id, player_id, amount, transfer.id),
+                "INSERT INTO deposits (external_id, player_id, amount, transfer_id, received_at)"
+                " VALUES (%s, %s, %s, %s, %s)", (external_id, player_id, amount, transfer.id, now),
             )
         return Deposit(external_id, player_id, amount, player_balance(conn, player_id), not fresh)
 
