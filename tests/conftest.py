@@ -54,15 +54,49 @@ def clock():
     return ManualClock(datetime(2030, 1, 1, tzinfo=UTC))
 
 
+JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long"
+WEBHOOK_SECRET = "whsec-test"
+
+
 @pytest.fixture
-def ember(database_url, clock):
+def ember(database_url, clock, stack):
     """The wired application on a fresh database, with a hand-moved clock."""
     from ember.runtime.bootstrap import build
     from ember.runtime.settings import load_settings
 
-    app = build(load_settings(DATABASE_URL=database_url, EMBER_DB_POOL_SIZE=40), clock=clock)
+    app = build(load_settings(DATABASE_URL=database_url, REDIS_URL=stack.redis_url,
+                              EMBER_DB_POOL_SIZE=40, EMBER_AUTH_MODE="hs256",
+                              EMBER_JWT_SECRET=JWT_SECRET, EMBER_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                              EMBER_BET_RATE_LIMIT="1000/second"),
+                clock=clock)
     yield app
     app.close()
+
+
+@pytest.fixture
+def api(ember):
+    """A chalice test client on the real API app, wired to the test's database and clock."""
+    import sys
+
+    from chalice.test import Client
+
+    from ember.runtime.api import context
+
+    sys.path.insert(0, str(ROOT / "functions" / "api"))
+    import app as api_module  # functions/api/app.py, as Lambda imports it
+
+    context.use(context.api_context(ember))
+    with Client(api_module.app) as client:
+        yield client
+    context.use(None)
+
+
+@pytest.fixture
+def token():
+    """token(sub, roles=("player",), **claims): a signed HS256 bearer header value."""
+    from tests.support import make_token
+
+    return make_token
 
 
 @pytest.fixture

@@ -90,3 +90,18 @@ def ledger_totals(conn: psycopg.Connection) -> dict:
         " count(*) FILTER (WHERE kind = 'player' AND balance < 0) AS negative,"
         " count(*) FILTER (WHERE kind = 'player' AND balance <> running_balance) AS drift"
         " FROM account_balances").fetchone()
+
+
+def make_token(sub: str, roles: tuple[str, ...] = ("player",), secret: str | None = None,
+               **claims: object) -> str:
+    """`Bearer <jwt>` for the test API: HS256, issuer ember-local, audience ember."""
+    import time
+
+    import jwt
+
+    from tests.conftest import JWT_SECRET
+
+    payload = {"sub": sub, "iss": "ember-local", "aud": "ember", "exp": int(time.time()) + 600,
+               "iat": int(time.time()), "cognito:groups": list(roles), **claims}
+    return "Bearer " + jwt.encode(payload, secret or JWT_SECRET, algorithm="HS256",
+                                  headers={"kid": "local"})

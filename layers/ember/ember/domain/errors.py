@@ -73,6 +73,11 @@ class DuplicateConflict(EmberError):
     status = 409
 
 
+class BetNotFound(EmberError):
+    code = "bet_not_found"
+    status = 404
+
+
 class WithdrawalNotFound(EmberError):
     code = "withdrawal_not_found"
     status = 404
@@ -105,6 +110,7 @@ ALL_ERRORS: tuple[type[EmberError], ...] = (
     InsufficientFunds,
     IdempotencyConflict,
     DuplicateConflict,
+    BetNotFound,
     WithdrawalNotFound,
     WithdrawalNotPending,
     MarketNotFound,

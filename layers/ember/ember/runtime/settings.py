@@ -7,9 +7,9 @@ A bad value stops the process with the variable's name, e.g.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,12 +29,42 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200, validation_alias="EMBER_DB_POOL_SIZE")
     rounds_ahead: int = Field(default=2, ge=0, le=100, validation_alias="EMBER_ROUNDS_AHEAD")
     log_level: str = Field(default="INFO", validation_alias="EMBER_LOG_LEVEL")
+    # Players' API. "authorizer": API Gateway's Cognito authorizer verified the token (AWS);
+    # "jwks": the app verifies RS256 tokens itself; "hs256": a shared secret, local use only.
+    auth_mode: Literal["authorizer", "jwks", "hs256"] = Field(default="hs256",
+                                                               validation_alias="EMBER_AUTH_MODE")
+    jwt_issuer: str = Field(default="ember-local", validation_alias="EMBER_JWT_ISSUER")
+    jwt_audience: str = Field(default="ember", validation_alias="EMBER_JWT_AUDIENCE")
+    jwks_url: str | None = Field(default=None, validation_alias="EMBER_JWKS_URL")
+    jwt_secret: SecretStr | None = Field(default=None, validation_alias="EMBER_JWT_SECRET")
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias="EMBER_WEBHOOK_SECRET")
+    bet_rate_limit: str = Field(default="20/second", validation_alias="EMBER_BET_RATE_LIMIT")
 
     @field_validator("database_url")
     @classmethod
     def _postgres(cls, value: str) -> str:
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _auth(self) -> Settings:
+        if self.auth_mode == "jwks" and not self.jwks_url:
+            raise ValueError("EMBER_JWKS_URL: is required when EMBER_AUTH_MODE=jwks")
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if self.auth_mode == "hs256" and secret and len(secret) < 32:
+            raise ValueError("EMBER_JWT_SECRET: must be at least 32 characters")
+        return self
+
+    @field_validator("bet_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must look like '20/second' or '100 per minute'") from None
         return value
 
     @field_validator("log_level")
@@ -55,7 +85,9 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _describe(problem: Any) -> str:
-    variable = str(problem["loc"][0]) if problem["loc"] else "?"
+    if not problem["loc"]:  # a rule across variables: its message names them
+        return "invalid setting " + problem["msg"].removeprefix("Value error, ")
+    variable = str(problem["loc"][0])
     field = Settings.model_fields.get(variable)
     name = (field.validation_alias if field and field.validation_alias else variable)
     message = problem["msg"].removeprefix("Value error, ")

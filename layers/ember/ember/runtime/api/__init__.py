@@ -1,0 +1,1 @@
+"""The players', operators' and finance HTTPS API: everything the Chalice app's views share."""

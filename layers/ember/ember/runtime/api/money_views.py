@@ -1,0 +1,59 @@
+"""Money in and the back office: the payment webhook, operators' and finance routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+
+from ember.adapters.auth import Principal
+from ember.domain.errors import EmberError, WithdrawalNotFound
+from ember.services.cashier import credit_deposit, finish_withdrawal
+
+from . import context, webhook
+from .json import parse_object
+from .player_views import only, withdrawal_view
+from .public_views import parse_id
+from .endpoint import endpoint
+
+
+class WebhookNotConfigured(EmberError):
+    code = "webhook_not_configured"
+    status = 503
+
+
+def register(app: Chalice) -> None:
+    @endpoint(app, "/v1/deposits", "POST", status=201)
+    def deposit_webhook() -> Any:
+        """The payment provider's notice of a payment: signed, fresh, once per payment id."""
+        ctx = context.current()
+        if not ctx.webhook_secret:
+            raise WebhookNotConfigured("EMBER_WEBHOOK_SECRET is not set")
+        request = app.current_request
+        raw = request.raw_body or b""
+        webhook.verify(ctx.webhook_secret, request.headers.get(webhook.HEADER.lower()), raw,
+                       ctx.ember.clock.now())
+        fields = only(parse_object(raw, request.headers.get("content-type")),
+                      {"payment_id", "player_id", "amount"})
+        deposit = credit_deposit(str(fields.get("payment_id") or ""),
+                                 str(fields.get("player_id") or ""), fields.get("amount"),
+                                 ledger=ctx.ember.ledger, clock=ctx.ember.clock)
+        body = {"payment_id": deposit.external_id, "player_id": deposit.player_id,
+                "amount": deposit.amount, "credited": not deposit.replayed}
+        return body, 200 if deposit.replayed else 201, {}
+
+    @endpoint(app, "/v1/operator/withdrawals/{withdrawal_id}/paid", "POST", role="operator")
+    def withdrawal_paid(principal: Principal, withdrawal_id: str) -> dict[str, Any]:
+        wid = parse_id(withdrawal_id, WithdrawalNotFound)
+        return withdrawal_view(finish_withdrawal(wid, paid=True, ledger=context.current().ember.ledger))
+
+    @endpoint(app, "/v1/operator/withdrawals/{withdrawal_id}/cancelled", "POST", role="operator")
+    def withdrawal_cancelled(principal: Principal, withdrawal_id: str) -> dict[str, Any]:
+        wid = parse_id(withdrawal_id, WithdrawalNotFound)
+        return withdrawal_view(finish_withdrawal(wid, paid=False,
+                                                 ledger=context.current().ember.ledger))
+
+    @endpoint(app, "/v1/finance/ledger", "GET", role="finance")
+    def ledger_summary(principal: Principal) -> dict[str, Any]:
+        rows = context.current().reads.ledger_summary()
+        return {"accounts": rows, "total": sum(r["balance"] or 0 for r in rows)}
