@@ -36,7 +36,8 @@ class ReadModels:
     def rounds_page(self, market: str | None, status: str | None,
                     after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[dict[str, Any]]:
         """Rounds newest first, filtered, strictly after the cursor (open_at, id)."""
-        where, params = ["TRUE"], []
+        where: list[str] = ["TRUE"]
+        params: list[object] = []
         if market:
             where.append("market_id = %s")
             params.append(market)
