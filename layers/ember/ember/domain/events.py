@@ -9,6 +9,14 @@ from typing import Any
 
 ROUNDS_TOPIC = "ember.rounds"
 COMMISSION_TOPIC = "ember.commission"
+BUYBACKS_TOPIC = "ember.buybacks"
+BURNS_TOPIC = "ember.burns"
+TOPICS = (ROUNDS_TOPIC, COMMISSION_TOPIC, BUYBACKS_TOPIC, BURNS_TOPIC)
+
+
+def dead_letter_topic(consumer: str) -> str:
+    """Each consumer has its own dead-letter topic."""
+    return f"ember.dlq.{consumer}"
 
 
 @dataclass(frozen=True)
@@ -20,6 +28,12 @@ class Event:
     occurred_at: datetime
     payload: dict[str, Any]
     id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+def envelope(event: Event) -> dict[str, Any]:
+    """The message value on the wire: id, type, version, occurred_at, payload."""
+    return {"id": str(event.id), "type": event.type, "version": event.version,
+            "occurred_at": event.occurred_at.isoformat(), "payload": event.payload}
 
 
 def commission_accrued(round_id: uuid.UUID, market_id: str, amount: int, currency: str,

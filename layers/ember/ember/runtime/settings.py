@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     kafka_bootstrap_servers: str | None = Field(default=None,
                                                 validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    # "plaintext" locally; "msk_iam": TLS + SASL/OAUTHBEARER tokens from the MSK IAM signer.
+    kafka_security: Literal["plaintext", "msk_iam"] = Field(default="plaintext",
+                                                            validation_alias="EMBER_KAFKA_SECURITY")
+    aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
     markets_file: Path = Field(default=Path("config/markets.toml"),
                                validation_alias="EMBER_MARKETS_FILE")
     db_pool_size: int = Field(default=10, ge=1, le=200, validation_alias="EMBER_DB_POOL_SIZE")

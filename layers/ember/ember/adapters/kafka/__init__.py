@@ -1,0 +1,1 @@
+"""Kafka adapters (kafka-python): client settings, publishing, consuming."""
