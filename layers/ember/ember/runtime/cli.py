@@ -1,4 +1,5 @@
-"""The `ember` command: the local stack, migrations, markets, the keeper, deposits, the demo.
+"""The `ember` command: the local stack, migrations, markets, the keeper, the outbox relay,
+deposits, the demo.
 
 Results go to stdout, progress and JSON logs to stderr, so `eval "$(ember up)"` works.
 Without DATABASE_URL, every command but up/down/status uses the local stack under
@@ -21,7 +22,7 @@ from rich.table import Table
 
 from ember.domain.errors import EmberError
 from ember.domain.money import CURRENCY, format_major
-from ember.runtime import local_stack
+from ember.runtime import cli_api, local_stack
 from ember.runtime.bootstrap import Ember
 from ember.runtime.cli_context import (
     config_markets,
@@ -38,9 +39,11 @@ from ember.runtime.cli_context import (
 )
 from ember.runtime.local_stack.stack import DEFAULT_ROOT
 from ember.runtime.logging import SERVICE, new_correlation
-from ember.runtime.settings import SettingsError, load_settings
+from ember.runtime.settings import Settings, SettingsError, load_settings
 from ember.services.cashier import credit_deposit
 from ember.services.keeper import run_keeper
+from ember.services.outbox_relay import publish_after_commit, relay_outbox
+from ember.services.ports import Publisher
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -89,6 +92,7 @@ def up(root: Path) -> None:
     apply_schema(settings)
     with ember_for(settings) as app:
         sync_markets(app)
+    _ensure_topics(settings)
     for name, value in urls.as_env().items():
         click.echo(f"export {name}={shlex.quote(value)}")
 
@@ -169,9 +173,64 @@ def _keeper_loop(app: Ember, every: float) -> None:
 def _keeper_pass(app: Ember) -> None:
     correlation_id = new_correlation(logger)
     run = run_keeper(markets=app.markets, rounds=app.rounds, salts=app.salts, clock=app.clock,
-                     ahead=app.settings.rounds_ahead)
+                     ahead=app.settings.rounds_ahead,
+                     after_commit=publish_after_commit(outbox=app.outbox, publisher=app.publisher))
     click.echo(f"keeper_pass correlation_id={correlation_id} created={run.created}"
                f" opened={run.opened} locked={run.locked} resolved={len(run.resolved)}")
+
+
+@main.command()
+@root_option
+@click.option("--once", is_flag=True, help="Run one sweep and exit.")
+@click.option("--every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds between sweeps.")
+@click.pass_context
+def relay(ctx: click.Context, root: Path, once: bool, every: float) -> None:
+    """Publish the outbox's unpublished events to Kafka: once, or every few seconds."""
+    if once and ctx.get_parameter_source("every") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--once and --every exclude each other")
+    with ember_at(root) as app:
+        publisher = app.publisher
+        if publisher is None:
+            raise SettingsError("invalid setting KAFKA_BOOTSTRAP_SERVERS: is required by the relay")
+        if once:
+            _relay_pass(app, publisher)
+        else:
+            _relay_loop(app, publisher, every)
+
+
+def _relay_loop(app: Ember, publisher: Publisher, every: float) -> None:
+    """Sweeps until interrupted; a failed sweep is logged and the next one tries again."""
+    try:
+        while True:
+            try:
+                _relay_pass(app, publisher)
+            except (psycopg.Error, PoolTimeout):  # the database may be back by the next sweep
+                logger.exception("relay_pass_failed")
+            time.sleep(every)
+    except KeyboardInterrupt:
+        return
+
+
+def _relay_pass(app: Ember, publisher: Publisher) -> None:
+    correlation_id = new_correlation(logger)
+    run = relay_outbox(outbox=app.outbox, publisher=publisher)
+    click.echo(f"relay_pass correlation_id={correlation_id} published={run.published}"
+               f" batches={run.batches} skipped={str(run.skipped).lower()}"
+               f" failed={str(run.error is not None).lower()}")
+
+
+def _ensure_topics(settings: Settings) -> None:
+    """Creates the event and dead-letter topics the broker does not have yet."""
+    if not settings.kafka_bootstrap_servers:
+        return
+    from ember.adapters.kafka.config import client_config  # kafka-python: only when needed
+    from ember.adapters.kafka.topics import ember_topics, ensure_topics
+
+    config = client_config(settings.kafka_bootstrap_servers, settings.kafka_security,
+                           settings.aws_region)
+    created = ensure_topics(config, ember_topics())
+    progress(f"topics created={','.join(created) or 'none'}")
 
 
 @main.command()
@@ -226,6 +285,8 @@ def _wide_console() -> Console:
     """A console for tables; piped output gets 120 columns instead of rich's default 80."""
     return Console(width=None if sys.stdout.isatty() else 120)
 
+
+cli_api.register(main, root_option)  # `ember api`, `ember token`
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import IO
 
@@ -16,6 +17,10 @@ def configure(level: str = "INFO", stream: IO[str] | None = None) -> Logger:
     # Child loggers pick their own level (INFO) at import and propagate past the root's
     # level check, so the level must also sit on the handler they write through.
     logger.registered_handler.setLevel(level)
+    # Powertools keeps the first handler of a service for the whole process; a later
+    # configure() (tests, a CLI command after the app was built) must still take effect.
+    if stream is not None and isinstance(logger.registered_handler, logging.StreamHandler):
+        logger.registered_handler.setStream(stream)
     logger.set_correlation_id(str(uuid.uuid4()))
     return logger
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(default=None, validation_alias="EMBER_JWT_SECRET")
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="EMBER_WEBHOOK_SECRET")
     bet_rate_limit: str = Field(default="20/second", validation_alias="EMBER_BET_RATE_LIMIT")
+    # Kafka consumers: deliveries of a failing record before it goes to the dead-letter topic.
+    consumer_max_attempts: int = Field(default=3, ge=1, le=100,
+                                       validation_alias="EMBER_CONSUMER_MAX_ATTEMPTS")
 
     @field_validator("database_url")
     @classmethod

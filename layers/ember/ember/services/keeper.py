@@ -22,6 +22,9 @@ from .ports import Markets, Rounds, SaltSource
 
 logger = Logger(service="ember", child=True)
 
+# Called once a resolution committed; must not raise (see outbox_relay.publish_after_commit).
+AfterCommit = Callable[[], object]
+
 
 @dataclass
 class KeeperRun:
@@ -32,8 +35,12 @@ class KeeperRun:
 
 
 def run_keeper(*, markets: Markets, rounds: Rounds, salts: SaltSource, clock: Clock,
-               ahead: int = 2, seeds: Callable[[], str] = new_seed) -> KeeperRun:
-    """What this pass did: rounds created, opened, locked and resolved."""
+               ahead: int = 2, seeds: Callable[[], str] = new_seed,
+               after_commit: AfterCommit | None = None) -> KeeperRun:
+    """What this pass did: rounds created, opened, locked and resolved.
+
+    `after_commit` (publishing the outbox) runs once after the pass resolved any round.
+    """
     run = KeeperRun()
     now = clock.now()
     for market in markets.active():
@@ -42,19 +49,28 @@ def run_keeper(*, markets: Markets, rounds: Rounds, salts: SaltSource, clock: Cl
             if lock_at > now.timestamp() and rounds.create(market, open_at, seeds(), now):
                 run.created += 1
     run.opened, run.locked = rounds.advance(now)
-    for rid in rounds.due(now):
-        resolved = resolve_round(rid, rounds=rounds, salts=salts, clock=clock)
-        if resolved is not None:
-            run.resolved.append(resolved)
+    try:
+        for rid in rounds.due(now):
+            resolved = resolve_round(rid, rounds=rounds, salts=salts, clock=clock)
+            if resolved is not None:
+                run.resolved.append(resolved)
+    finally:
+        # Once per pass, not per round: one sweep publishes every round resolved so far,
+        # even when a later round failed.
+        if after_commit is not None and run.resolved:
+            after_commit()
     logger.info("keeper_run", extra={"rounds_created": run.created, "rounds_opened": run.opened,
                                      "rounds_locked": run.locked,
                                      "rounds_resolved": len(run.resolved)})
     return run
 
 
-def resolve_round(rid: uuid.UUID, *, rounds: Rounds, salts: SaltSource,
-                  clock: Clock) -> ResolvedRound | None:
-    """The round settled or refunded now, or None when it is not due or already final."""
+def resolve_round(rid: uuid.UUID, *, rounds: Rounds, salts: SaltSource, clock: Clock,
+                  after_commit: AfterCommit | None = None) -> ResolvedRound | None:
+    """The round settled or refunded now, or None when it is not due or already final.
+
+    `after_commit` (publishing the outbox) runs once the resolution committed.
+    """
     now = clock.now()
     salt = salts.salt_for(rid, now)
     resolved = rounds.resolve(rid, lambda round_, pools, seed: resolve(round_, pools, seed, salt, now),
@@ -63,4 +79,6 @@ def resolve_round(rid: uuid.UUID, *, rounds: Rounds, salts: SaltSource,
         logger.info("round_resolved", extra={"round_id": str(rid), "status": resolved.status,
                                              "outcome": resolved.outcome, "total": resolved.total,
                                              "commission": resolved.commission})
+        if after_commit is not None:
+            after_commit()
     return resolved

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from ember.domain.events import Event
 from ember.domain.markets import Market
 from ember.domain.resolution import Resolution
 from ember.domain.rounds import Round
@@ -47,3 +48,18 @@ class Ledger(Protocol):
     def request_withdrawal(self, withdrawal_id: uuid.UUID, player_id: str,
                            amount: int) -> Withdrawal: ...
     def finish_withdrawal(self, withdrawal_id: uuid.UUID, *, paid: bool) -> Withdrawal: ...
+
+
+class PublishFailed(RuntimeError):
+    """The broker did not acknowledge every event of a batch (down, slow, or refusing)."""
+
+
+class Publisher(Protocol):
+    def publish(self, batch: Sequence[Event]) -> None:
+        """Returns once the broker has every event of `batch`; raises PublishFailed otherwise."""
+
+
+class Outbox(Protocol):
+    def publish_next(self, limit: int, publish: Callable[[list[Event]], None]) -> int | None:
+        """How many of the oldest unpublished events `publish` took and were marked published;
+        None when another relay is sweeping."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,17 +11,17 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from ember.domain import ledger as accounts
-from ember.domain.errors import IdempotencyConflict
-from ember.domain.ledger import Transfer
+from ember.domain.errors import IdempotencyConflict, InsufficientFunds
+from ember.domain.money import CURRENCY
 from ember.domain.protection import Exposure, Limit
 from ember.domain.rounds import Round
 
 from . import protection
 from .database import Database
-from .ledger import post
 from .rounds import lock_round, pools_of
 
 
@@ -62,6 +63,7 @@ class HeldBet:
 
 
 Decide = Callable[[BetContext], BetDecision]  # raises the player's error to refuse
+NO_EXPOSURE = Exposure({}, {}, {})
 
 
 def request_hash(round_id: uuid.UUID, outcome: object, amount: object) -> str:
@@ -70,18 +72,45 @@ def request_hash(round_id: uuid.UUID, outcome: object, amount: object) -> str:
 
 
 _BET_COLUMNS = "id, round_id, player_id, outcome, amount, idempotency_key, placed_at"
+
+# The player's row lock serialises that player's bets. It is taken by a statement of its
+# own: a statement that waited for a lock still reads with the snapshot it started with, so
+# only a statement issued after the lock sees what the previous holder committed.
+_LOCK_PLAYER = "SELECT balance FROM accounts WHERE id = %(account)s FOR UPDATE"
+
+# Then everything else about the player, in one round trip: a replay of this key, a
+# self-exclusion in force, whether any limit is set.
+_PLAYER_STATE = f"""
+SELECT (SELECT to_jsonb(b) FROM (SELECT {_BET_COLUMNS}, request_hash, balance_after, education
+                                   FROM bets WHERE player_id = %(player)s
+                                    AND idempotency_key = %(key)s) b) AS replay,
+       (SELECT max(ends_at) FROM self_exclusions WHERE player_id = %(player)s
+           AND starts_at <= %(now)s AND ends_at > %(now)s) AS excluded_until,
+       EXISTS (SELECT FROM player_limits WHERE player_id = %(player)s) AS has_limits
+"""
+
+# The bet and its hold transfer (same id) in one statement; the transfers trigger moves
+# the balance and its CHECK refuses an overdraft.
 _INSERT_BET = f"""
-INSERT INTO bets (id, round_id, player_id, outcome, amount, idempotency_key, request_hash,
-                  placed_at, balance_after, education)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (player_id, idempotency_key) DO NOTHING
-RETURNING {_BET_COLUMNS}
+WITH bet AS (
+    INSERT INTO bets (id, round_id, player_id, outcome, amount, idempotency_key, request_hash,
+                      placed_at, balance_after, education)
+    VALUES (%(id)s, %(round_id)s, %(player)s, %(outcome)s, %(amount)s, %(key)s, %(digest)s,
+            %(now)s, %(balance_after)s, %(education)s)
+    ON CONFLICT (player_id, idempotency_key) DO NOTHING
+    RETURNING {_BET_COLUMNS}
+), hold AS (
+    INSERT INTO transfers (id, debit_account, credit_account, currency, amount, kind, reference)
+    SELECT id, %(account)s, %(pool)s, %(currency)s, amount, 'bet', %(round)s FROM bet
+)
+SELECT {_BET_COLUMNS} FROM bet
 """
 
 
 class PostgresBets:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, pools: PoolCache | None = None) -> None:
         self.db = db
+        self.pools = pools or PoolCache()
 
     def hold(self, round_id: uuid.UUID, player_id: str, outcome: object, amount: object,
              idempotency_key: str, decide: Decide, now: datetime) -> HeldBet:
@@ -96,29 +125,35 @@ class PostgresBets:
 
     def _hold(self, conn: psycopg.Connection, round_id: uuid.UUID, player_id: str,
               outcome: object, key: str, digest: str, decide: Decide, now: datetime) -> HeldBet:
-        replay = _replay(conn, player_id, key, digest)
-        if replay is not None:
-            return replay
         # KEY SHARE: bets of a round don't block each other, but resolution (FOR UPDATE)
         # waits for bets in flight, and a bet queued behind it sees the round final.
         round_ = lock_round(conn, round_id, "KEY SHARE")
-        # The player's row lock serialises that player's bets: limits and balance are
-        # checked against everything committed before, and a racing replay is seen here.
-        balance = _lock_player(conn, player_id)
-        replay = _replay(conn, player_id, key, digest)
-        if replay is not None:
-            return replay
+        account = accounts.player_account(player_id)
+        locked = conn.execute(_LOCK_PLAYER, {"account": account}).fetchone()
+        balance = locked["balance"] if locked else 0  # never deposited: nothing to bet with
+        state = conn.execute(_PLAYER_STATE, {"player": player_id, "key": key,
+                                             "now": now}).fetchone()
+        if state["replay"] is not None:
+            return _replayed(state["replay"], digest, key)
+        has_limits = state["has_limits"]
         decision = decide(BetContext(
-            round_, pools_of(conn, round_id), balance, protection.limits(conn, player_id),
-            protection.exposure(conn, player_id, now),
-            protection.excluded_until(conn, player_id, now)))
-        row = conn.execute(_INSERT_BET, (
-            uuid.uuid4(), round_id, player_id, outcome, decision.amount, key, digest, now,
-            balance - decision.amount, Jsonb(decision.education))).fetchone()
-        bet = Bet(**row)
-        post(conn, Transfer(bet.id, accounts.player_account(player_id),
-                            accounts.round_pool(round_id), bet.amount, "bet", str(round_id)))
-        return HeldBet(bet, balance - bet.amount, decision.education, False)
+            round_, self.pools.get(conn, round_id), balance,
+            protection.limits(conn, player_id) if has_limits else [],
+            protection.exposure(conn, player_id, now) if has_limits else NO_EXPOSURE,
+            state["excluded_until"]))
+        try:
+            row = conn.execute(_INSERT_BET, {
+                "id": uuid.uuid4(), "round_id": round_id, "player": player_id, "outcome": outcome,
+                "amount": decision.amount, "key": key, "digest": digest, "now": now,
+                "balance_after": balance - decision.amount,
+                "education": Jsonb(decision.education), "account": account,
+                "pool": accounts.round_pool(round_id), "currency": CURRENCY,
+                "round": str(round_id)}).fetchone()
+        except errors.CheckViolation:
+            raise InsufficientFunds("balance too low for this bet") from None
+        if row is None:  # unreachable under the player lock; a guard, never a double debit
+            raise IdempotencyConflict("a concurrent request with this key is in flight; retry")
+        return HeldBet(Bet(**row), balance - decision.amount, decision.education, False)
 
     def of_player(self, player_id: str, limit: int = 50) -> list[dict]:
         return self.db.run(lambda conn: conn.execute(
@@ -126,19 +161,38 @@ class PostgresBets:
             (player_id, limit)).fetchall())
 
 
-def _lock_player(conn: psycopg.Connection, player_id: str) -> int:
-    row = conn.execute("SELECT balance FROM accounts WHERE id = %s FOR UPDATE",
-                       (accounts.player_account(player_id),)).fetchone()
-    return row["balance"] if row else 0
-
-
-def _replay(conn: psycopg.Connection, player_id: str, key: str, digest: str) -> HeldBet | None:
-    row = conn.execute(
-        f"SELECT {_BET_COLUMNS}, request_hash, balance_after, education FROM bets"
-        " WHERE player_id = %s AND idempotency_key = %s", (player_id, key)).fetchone()
-    if row is None:
-        return None
-    if row.pop("request_hash") != digest:
+def _replayed(stored: dict[str, Any], digest: str, key: str) -> HeldBet:
+    """The first response to this key; IdempotencyConflict if it came with other parameters."""
+    if stored["request_hash"] != digest:
         raise IdempotencyConflict("idempotency key already used with other parameters", key=key)
-    balance, education = row.pop("balance_after"), row.pop("education")
-    return HeldBet(Bet(**row), balance, education, True)
+    bet = Bet(id=uuid.UUID(stored["id"]), round_id=uuid.UUID(stored["round_id"]),
+              player_id=stored["player_id"], outcome=stored["outcome"], amount=stored["amount"],
+              idempotency_key=stored["idempotency_key"],
+              placed_at=datetime.fromisoformat(stored["placed_at"]))
+    return HeldBet(bet, stored["balance_after"], stored["education"], True)
+
+
+class PoolCache:
+    """Stakes per outcome per round for the education quote; exact unless told otherwise.
+
+    With `ttl_s` = 0 (the default) every bet reads the pools in its own transaction, so
+    the quote is the live one. A positive `ttl_s` reuses pools up to that old per process:
+    cheaper for very busy rounds (the sum grows with the round), but a player may then be
+    quoted without the bets placed in the last `ttl_s` seconds.
+    """
+
+    def __init__(self, ttl_s: float = 0.0) -> None:
+        self.ttl_s = ttl_s
+        self._seen: dict[uuid.UUID, tuple[float, dict[int, int]]] = {}
+
+    def get(self, conn: psycopg.Connection, round_id: uuid.UUID) -> dict[int, int]:
+        if self.ttl_s <= 0:
+            return pools_of(conn, round_id)
+        now = time.monotonic()
+        cached = self._seen.get(round_id)
+        if cached is None or now - cached[0] > self.ttl_s:
+            if len(self._seen) > 1000:
+                self._seen.clear()
+            cached = (now, pools_of(conn, round_id))
+            self._seen[round_id] = cached
+        return cached[1]

@@ -26,13 +26,14 @@ def decode(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         moment, item = json.loads(raw)
         return datetime.fromisoformat(moment), uuid.UUID(item)
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise InvalidRequest("cursor is not one this API issued", parameter="cursor") from None
 
 
 def page_limit(raw: str | None, default: int = 20) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # isdigit() alone lets "²" and 5000-digit strings through, and int() raises on both.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= MAX_LIMIT):
         raise InvalidRequest(f"limit must be an integer within 1..{MAX_LIMIT}", parameter="limit")
     return int(raw)

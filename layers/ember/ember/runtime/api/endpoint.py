@@ -30,7 +30,7 @@ def endpoint(app: Chalice, path: str, method: str, role: str | None = None,
     """Registers `view` for `method path`; it gets the Principal first when `role` is set."""
     def register(view: View) -> View:
         @functools.wraps(view)
-        def handle(**params: str) -> Response:
+        def handle(**params: object) -> Response:
             try:
                 if role is not None:
                     principal = caller(app)
@@ -42,7 +42,10 @@ def endpoint(app: Chalice, path: str, method: str, role: str | None = None,
             except Exception:
                 logger.exception("request_failed", extra={"path": path, "method": method})
                 return problem_response(500, "internal_error", "the request failed; retry later")
-        app.route(path, methods=[method])(handle)
+        # Any Content-Type reaches the view: Chalice's own refusal of a media type is a 415
+        # {"Code", "Message"}, not problem+json; a view that reads a body refuses non-JSON
+        # itself (json.parse_object: 415 unsupported_media_type), one that reads none ignores it.
+        app.route(path, methods=[method], content_types=["*/*"])(handle)
         return view
     return register
 

@@ -46,7 +46,7 @@ def parse_object(raw: bytes | None, content_type: str | None) -> dict[str, Any]:
     try:
         # Floats stay exact text → Decimal, so "amount": 1.0 is refused rather than rounded.
         body = json.loads(raw, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting exhausts the stack
         raise InvalidJson("body is not valid JSON") from None
     if not isinstance(body, dict):
         raise InvalidJson("body must be a JSON object")

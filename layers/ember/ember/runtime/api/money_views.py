@@ -7,14 +7,14 @@ from typing import Any
 from chalice import Chalice
 
 from ember.adapters.auth import Principal
-from ember.domain.errors import EmberError, WithdrawalNotFound
+from ember.domain.errors import EmberError, InvalidRequest, WithdrawalNotFound
 from ember.services.cashier import credit_deposit, finish_withdrawal
 
 from . import context, webhook
+from .endpoint import endpoint
 from .json import parse_object
 from .player_views import only, withdrawal_view
 from .public_views import parse_id
-from .endpoint import endpoint
 
 
 class WebhookNotConfigured(EmberError):
@@ -35,9 +35,9 @@ def register(app: Chalice) -> None:
                        ctx.ember.clock.now())
         fields = only(parse_object(raw, request.headers.get("content-type")),
                       {"payment_id", "player_id", "amount"})
-        deposit = credit_deposit(str(fields.get("payment_id") or ""),
-                                 str(fields.get("player_id") or ""), fields.get("amount"),
-                                 ledger=ctx.ember.ledger, clock=ctx.ember.clock)
+        deposit = credit_deposit(text(fields, "payment_id"), text(fields, "player_id"),
+                                 fields.get("amount"), ledger=ctx.ember.ledger,
+                                 clock=ctx.ember.clock)
         body = {"payment_id": deposit.external_id, "player_id": deposit.player_id,
                 "amount": deposit.amount, "credited": not deposit.replayed}
         return body, 200 if deposit.replayed else 201, {}
@@ -57,3 +57,12 @@ def register(app: Chalice) -> None:
     def ledger_summary(principal: Principal) -> dict[str, Any]:
         rows = context.current().reads.ledger_summary()
         return {"accounts": rows, "total": sum(r["balance"] or 0 for r in rows)}
+
+
+def text(fields: dict[str, Any], name: str) -> str:
+    """A body field as text; InvalidRequest when it holds what no database column can
+    (NUL, lone surrogates) or any other control character."""
+    value = str(fields.get(name) or "")
+    if not value.isprintable():
+        raise InvalidRequest(f"{name} must be printable text", field=name)
+    return value

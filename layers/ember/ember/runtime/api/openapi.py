@@ -6,7 +6,7 @@ from functools import cache
 from typing import Any
 
 from ember.adapters.auth import AUTH_ERRORS
-from ember.domain.errors import ALL_ERRORS
+from ember.domain.errors import ALL_ERRORS, EmberError
 from ember.domain.protection import LIMIT_ERROR_CODES, SelfExcluded
 
 from .json import InvalidJson, UnsupportedMediaType
@@ -23,8 +23,9 @@ INT_OR_NULL = {"type": ["integer", "null"]}
 
 def error_codes() -> list[str]:
     """Every stable error code the API can answer with."""
-    classes = (*ALL_ERRORS, *AUTH_ERRORS, SelfExcluded, InvalidJson, UnsupportedMediaType,
-               RateLimited, InvalidSignature, SignatureExpired)
+    classes: tuple[type[EmberError], ...] = (
+        *ALL_ERRORS, *AUTH_ERRORS, SelfExcluded, InvalidJson, UnsupportedMediaType, RateLimited,
+        InvalidSignature, SignatureExpired)
     codes = {c.code for c in classes} | set(LIMIT_ERROR_CODES)
     codes |= {"not_found", "method_not_allowed", "payload_too_large", "bad_request",
               "internal_error", "webhook_not_configured"}
@@ -46,8 +47,9 @@ def page_of(name: str) -> dict[str, Any]:
 
 
 SCHEMAS: dict[str, Any] = {
-    "Problem": obj({"type": STR, "title": STR, "status": INT, "code": {"enum": error_codes()},
-                    "detail": STR}),
+    # RFC 9457 problem; `detail` is absent from the HTTP adapter's own replies (404, 405, 500).
+    "Problem": obj({"type": STR, "title": STR, "status": INT, "code": {"enum": error_codes()}},
+                   {"detail": STR}),
     "Market": obj({"id": STR, "title": STR, "outcomes": {"type": "array", "items": STR},
                    "interval_s": INT, "bet_window_s": INT, "commission_bps": INT,
                    "min_bet": INT, "max_bet": INT}),
@@ -103,10 +105,13 @@ LIMITS_IN = {"type": "object", "additionalProperties": False, "minProperties": 1
 
 def op(summary: str, ok: int, schema: dict[str, Any] | None, *, auth: bool = True,
        body: dict[str, Any] | None = None, params: list[dict[str, Any]] | None = None,
-       errors: tuple[int, ...] = ()) -> dict[str, Any]:
+       errors: tuple[int, ...] = (), also_ok: dict[int, str] | None = None) -> dict[str, Any]:
+    """An operation answering `ok` (or a status of `also_ok`, e.g. a replay) with `schema`."""
     codes = set(errors) | ({401, 403} if auth else set()) | ({400, 415, 422} if body else set())
-    responses: dict[str, Any] = {str(ok): {"description": "OK", "content": {
-        "application/json": {"schema": schema or {"type": "object"}}}}}
+    responses: dict[str, Any] = {
+        str(status): {"description": description, "content": {
+            "application/json": {"schema": schema or {"type": "object"}}}}
+        for status, description in {ok: "OK", **(also_ok or {})}.items()}
     for status in sorted(codes | {500}):
         responses[str(status)] = {"description": "Problem", "content": {
             "application/problem+json": {"schema": ref("Problem")}}}
@@ -189,8 +194,12 @@ def paths() -> dict[str, Any]:
                      "schema": STR}],
             body={"type": "object", "required": ["payment_id", "player_id", "amount"],
                   "additionalProperties": False,
-                  "properties": {"payment_id": STR, "player_id": STR, "amount": AMOUNT_IN}},
-            errors=(401, 403, 409, 503))},
+                  "properties": {"payment_id": {"type": "string", "minLength": 1, "maxLength": 200},
+                                 "player_id": {"type": "string", "minLength": 1, "maxLength": 128,
+                                               "pattern": "^[^:]*$"},
+                                 "amount": AMOUNT_IN}},
+            errors=(401, 403, 409, 503),
+            also_ok={200: "Already credited: a repeat of this payment_id changed nothing"})},
         "/v1/operator/withdrawals/{withdrawal_id}/paid": {"post": op(
             "Mark a withdrawal paid (operator)", 200, ref("Withdrawal"),
             params=[path_param("withdrawal_id")], errors=(404, 409))},

@@ -33,6 +33,9 @@ def register(app: Chalice) -> None:
         key = app.current_request.headers.get(IDEMPOTENCY_HEADER)
         if not key:
             raise InvalidRequest("the Idempotency-Key header is required", header="Idempotency-Key")
+        if not key.isprintable():  # NUL and other control characters cannot be stored
+            raise InvalidRequest("the Idempotency-Key header must be printable text",
+                                 header="Idempotency-Key")
         fields = only(body(), {"outcome", "amount"})
         ctx = context.current()
         ctx.limiter.check("bets", principal.subject)
@@ -88,7 +91,10 @@ def register(app: Chalice) -> None:
     def self_exclude(principal: Principal) -> dict[str, Any]:
         ctx = context.current()
         now = ctx.ember.clock.now()
-        until = exclusion_end(now, only(body(), {"days"}).get("days"))
+        try:
+            until = exclusion_end(now, only(body(), {"days"}).get("days"))
+        except OverflowError:  # timedelta(days=10**20) overflows before the domain's own check
+            raise InvalidRequest("days is far beyond the longest self-exclusion") from None
         return {"self_excluded_until": ctx.protection.exclude(principal.subject, until, now)}
 
     @endpoint(app, "/v1/me/withdrawals", "POST", role="player", status=201)
@@ -135,10 +141,11 @@ def parse_limits(fields: dict[str, Any]) -> dict[tuple[LimitKind, Period], int |
     wanted: dict[tuple[LimitKind, Period], int | None] = {}
     for kind_name, periods in fields.items():
         if kind_name not in set(LimitKind) or not isinstance(periods, dict):
-            raise InvalidRequest(f"limits are {sorted(LimitKind)}, each an object of periods")
+            raise InvalidRequest(f"limits are {sorted(k.value for k in LimitKind)},"
+                                 " each an object of periods")
         for period_name, amount in periods.items():
             if period_name not in set(Period):
-                raise InvalidRequest(f"periods are {sorted(Period)}")
+                raise InvalidRequest(f"periods are {sorted(p.value for p in Period)}")
             wanted[(LimitKind(kind_name), Period(period_name))] = amount
     if not wanted:
         raise InvalidRequest("no limit given")

@@ -36,9 +36,13 @@ def register(app: Chalice) -> None:
         query = app.current_request.query_params or {}
         status = query.get("status")
         if status is not None and status not in set(RoundStatus):
-            raise InvalidRequest(f"status must be one of {sorted(RoundStatus)}", parameter="status")
+            raise InvalidRequest(f"status must be one of {sorted(s.value for s in RoundStatus)}",
+                                 parameter="status")
+        market = query.get("market")
+        if market is not None and "\x00" in market:  # PostgreSQL text cannot hold NUL
+            raise InvalidRequest("market must not contain NUL", parameter="market")
         limit = cursor.page_limit(query.get("limit"))
-        rows = context.current().reads.rounds_page(query.get("market"), status,
+        rows = context.current().reads.rounds_page(market, status,
                                                    cursor.decode(query.get("cursor")), limit + 1)
         return page(rows, limit, "open_at", round_view)
 

@@ -37,7 +37,9 @@ def verify(secret: str, header: str | None, body: bytes, now: datetime) -> None:
     """Returns when the signature is valid and fresh; raises InvalidSignature or SignatureExpired."""
     parts = dict(p.split("=", 1) for p in (header or "").split(",") if "=" in p)
     timestamp, given = parts.get("t", ""), parts.get("v1", "")
-    if not timestamp.isdigit() or not given:
+    # ASCII and bounded: int() raises on "²" or 5000 digits, compare_digest on non-ASCII text.
+    well_formed = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 15
+    if not well_formed or not given or not given.isascii():
         raise InvalidSignature(f"missing or malformed {HEADER} header")
     expected = sign(secret, int(timestamp), body).split("v1=", 1)[1]
     if not hmac.compare_digest(expected, given):
