@@ -57,12 +57,11 @@ def test_a_taken_bet_answers_with_the_bet_the_balance_and_what_it_costs(ember, a
 
     second = json.loads(post_bet(api, rid, {"outcome": 0, "amount": 300}, player="bob").body)
     assert second["balance"] == 700
-    # Pool-independent parts only: the quote may use pools up to a second old (PoolCache);
-    # the live odds after both bets are checked on the round view (test_api_rounds).
-    education = second["education"]
-    assert (education["stake"], education["commission"], education["win_probability"]) == (
-        300, 9, 0.5)
-    assert education["payout_if_wins"] == round(education["multiplier"] * 300)
+    # The live pools include alice's bet: T = 400, C = 12, 300 on outcome 0 → 300 * 388 // 300.
+    assert second["education"] == {
+        "stake": 300, "payout_if_wins": 388, "multiplier": 1.293333, "implied_probability": 0.75,
+        "break_even_probability": 0.773196, "win_probability": 0.5, "expected_value": -106,
+        "commission": 9}
 
     rows = sql.execute("SELECT id::text, player_id, outcome, amount FROM bets ORDER BY amount"
                        ).fetchall()

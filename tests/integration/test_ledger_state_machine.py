@@ -218,6 +218,13 @@ class MoneyFlows(RuleBasedStateMachine):
                 " ON b.id = 'round:' || r.id WHERE r.status IN ('settled', 'refunded')"
                 " AND b.balance <> 0").fetchone()["n"]
             assert pools_left == 0
+            shards_off = conn.execute(
+                "SELECT count(*) AS n FROM (SELECT round_id, outcome, sum(amount) AS staked"
+                " FROM bets GROUP BY 1, 2) b FULL JOIN (SELECT round_id, outcome,"
+                " sum(staked) AS staked FROM round_pool_shards GROUP BY 1, 2) s"
+                " USING (round_id, outcome) WHERE b.staked IS DISTINCT FROM s.staked"
+            ).fetchone()["n"]
+            assert shards_off == 0  # live pools always equal the bets
 
 
 def test_money_flows_state_machine(databases):

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from ember.domain.errors import EmberError
 from ember.domain.money import CURRENCY, format_major
-from ember.runtime import cli_api, local_stack
+from ember.runtime import cli_api, cli_consumers, local_stack
 from ember.runtime.bootstrap import Ember
 from ember.runtime.cli_context import (
     config_markets,
@@ -287,6 +287,7 @@ def _wide_console() -> Console:
 
 
 cli_api.register(main, root_option)  # `ember api`, `ember token`
+cli_consumers.register(main, root_option)  # `ember consumers`
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.serializer import Serializer
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,16 @@ class Message:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+class _KeyBytes(Serializer):
+    def serialize(self, topic: str, headers: Any, data: Any) -> bytes:
+        return str(data).encode()
+
+
+class _CompactJson(Serializer):
+    def serialize(self, topic: str, headers: Any, data: Any) -> bytes:
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
 class KafkaPublisher:
     """Sends messages and waits until the broker has them (or raises)."""
 
@@ -24,8 +35,7 @@ class KafkaPublisher:
         self.timeout_s = timeout_s
         self.producer = KafkaProducer(
             **config, acks="all", retries=5, linger_ms=5, max_in_flight_requests_per_connection=1,
-            key_serializer=lambda key: key.encode(),
-            value_serializer=lambda value: json.dumps(value, separators=(",", ":")).encode(),
+            key_serializer=_KeyBytes(), value_serializer=_CompactJson(),
         )
 
     def publish(self, messages: list[Message]) -> None:

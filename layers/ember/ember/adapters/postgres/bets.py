@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from ember.domain.rounds import Round
 
 from . import protection
 from .database import Database
-from .rounds import lock_round, pools_of
+from .rounds import live_pools, lock_round
 
 
 @dataclass(frozen=True)
@@ -102,15 +101,19 @@ WITH bet AS (
 ), hold AS (
     INSERT INTO transfers (id, debit_account, credit_account, currency, amount, kind, reference)
     SELECT id, %(account)s, %(pool)s, %(currency)s, amount, 'bet', %(round)s FROM bet
+), pooled AS (
+    INSERT INTO round_pool_shards AS s (round_id, outcome, shard, staked, bets)
+    SELECT round_id, outcome, abs(hashtext(player_id)) %% 16, amount, 1 FROM bet
+    ON CONFLICT (round_id, outcome, shard)
+    DO UPDATE SET staked = s.staked + EXCLUDED.staked, bets = s.bets + 1
 )
 SELECT {_BET_COLUMNS} FROM bet
 """
 
 
 class PostgresBets:
-    def __init__(self, db: Database, pools: PoolCache | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.pools = pools or PoolCache()
 
     def hold(self, round_id: uuid.UUID, player_id: str, outcome: object, amount: object,
              idempotency_key: str, decide: Decide, now: datetime) -> HeldBet:
@@ -137,7 +140,7 @@ class PostgresBets:
             return _replayed(state["replay"], digest, key)
         has_limits = state["has_limits"]
         decision = decide(BetContext(
-            round_, self.pools.get(conn, round_id), balance,
+            round_, live_pools(conn, round_id), balance,
             protection.limits(conn, player_id) if has_limits else [],
             protection.exposure(conn, player_id, now) if has_limits else NO_EXPOSURE,
             state["excluded_until"]))
@@ -170,29 +173,3 @@ def _replayed(stored: dict[str, Any], digest: str, key: str) -> HeldBet:
               idempotency_key=stored["idempotency_key"],
               placed_at=datetime.fromisoformat(stored["placed_at"]))
     return HeldBet(bet, stored["balance_after"], stored["education"], True)
-
-
-class PoolCache:
-    """Stakes per outcome per round for the education quote; exact unless told otherwise.
-
-    With `ttl_s` = 0 (the default) every bet reads the pools in its own transaction, so
-    the quote is the live one. A positive `ttl_s` reuses pools up to that old per process:
-    cheaper for very busy rounds (the sum grows with the round), but a player may then be
-    quoted without the bets placed in the last `ttl_s` seconds.
-    """
-
-    def __init__(self, ttl_s: float = 0.0) -> None:
-        self.ttl_s = ttl_s
-        self._seen: dict[uuid.UUID, tuple[float, dict[int, int]]] = {}
-
-    def get(self, conn: psycopg.Connection, round_id: uuid.UUID) -> dict[int, int]:
-        if self.ttl_s <= 0:
-            return pools_of(conn, round_id)
-        now = time.monotonic()
-        cached = self._seen.get(round_id)
-        if cached is None or now - cached[0] > self.ttl_s:
-            if len(self._seen) > 1000:
-                self._seen.clear()
-            cached = (now, pools_of(conn, round_id))
-            self._seen[round_id] = cached
-        return cached[1]

@@ -10,7 +10,7 @@ from ember.domain.errors import RoundNotFound
 
 from .database import Database
 from .ledger import player_balance
-from .rounds import pools_of
+from .rounds import live_pools
 
 _PUBLIC_ROUND = """
 SELECT id, market_id, status, open_at, lock_at, close_at, deadline, outcome_count,
@@ -30,7 +30,7 @@ class ReadModels:
             row = conn.execute(_PUBLIC_ROUND + " WHERE id = %s", (round_id,)).fetchone()
             if row is None:
                 raise RoundNotFound("no such round", round_id=str(round_id))
-            return row, pools_of(conn, round_id)
+            return row, live_pools(conn, round_id)
         return self.db.run(work)
 
     def rounds_page(self, market: str | None, status: str | None,

@@ -62,6 +62,17 @@ def pools_of(conn: psycopg.Connection, rid: uuid.UUID) -> dict[int, int]:
     return {row["outcome"]: row["staked"] for row in rows}
 
 
+def live_pools(conn: psycopg.Connection, rid: uuid.UUID) -> dict[int, int]:
+    """Stakes per outcome from the pool shards: O(outcomes), for quotes and round views.
+
+    Kept in the same transaction as each bet, so equal to `pools_of`; settlement uses
+    `pools_of`, the bets themselves.
+    """
+    rows = conn.execute("SELECT outcome, sum(staked)::bigint AS staked FROM round_pool_shards"
+                        " WHERE round_id = %s GROUP BY outcome", (rid,)).fetchall()
+    return {row["outcome"]: row["staked"] for row in rows if row["staked"]}
+
+
 class PostgresRounds:
     def __init__(self, db: Database) -> None:
         self.db = db
