@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -105,3 +106,21 @@ def make_token(sub: str, roles: tuple[str, ...] = ("player",), secret: str | Non
                "iat": int(time.time()), "cognito:groups": list(roles), **claims}
     return "Bearer " + jwt.encode(payload, secret or JWT_SECRET, algorithm="HS256",
                                   headers={"kid": "local"})
+
+
+# -- API responses -------------------------------------------------------------------------
+JSON = "application/json"
+
+
+def problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.body
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = json.loads(response.body)
+    assert (body["status"], body["code"]) == (status, code)
+    return body
+
+
+def ok(response, status: int = 200) -> dict:
+    assert response.status_code == status, response.body
+    assert response.headers["Content-Type"] == JSON
+    return json.loads(response.body)

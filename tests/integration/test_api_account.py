@@ -6,23 +6,9 @@ import json
 import uuid
 
 from ember.services.keeper import run_keeper
-from tests.support import fund, make_token, market, open_round
+from tests.support import fund, make_token, market, ok, open_round, problem
 
 JSON = "application/json"
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"] == "application/problem+json"
-    body = json.loads(response.body)
-    assert (body["status"], body["code"]) == (status, code)
-    return body
-
-
-def ok(response, status: int = 200) -> dict:
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"] == JSON
-    return json.loads(response.body)
 
 
 def as_player(player: str) -> dict[str, str]:

@@ -11,17 +11,9 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import JWT_SECRET
-from tests.support import fund, make_token, market, open_round
+from tests.support import fund, make_token, market, open_round, problem
 
 BET = json.dumps({"outcome": 1, "amount": 100})
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"] == "application/problem+json"
-    body = json.loads(response.body)
-    assert (body["status"], body["code"]) == (status, code)
-    return body
 
 
 def _b64(raw: dict) -> str:

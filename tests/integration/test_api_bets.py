@@ -6,17 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.support import fund, make_token, market, open_round
+from tests.support import fund, make_token, market, open_round, problem
 
 JSON = "application/json"
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"] == "application/problem+json"
-    body = json.loads(response.body)
-    assert (body["status"], body["code"]) == (status, code)
-    return body
 
 
 def post_bet(api, rid, body: object, player: str = "alice", key: str | None = "fresh",

@@ -9,18 +9,10 @@ from datetime import timedelta
 
 from ember.runtime.api import webhook
 from tests.conftest import WEBHOOK_SECRET
-from tests.support import fund, make_token, market, open_round
+from tests.support import fund, make_token, market, open_round, problem
 
 JSON = "application/json"
 DAY = 24 * 3600
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"] == "application/problem+json"
-    body = json.loads(response.body)
-    assert (body["status"], body["code"]) == (status, code)
-    return body
 
 
 def ok(response, status: int = 200) -> dict:

@@ -8,23 +8,9 @@ import uuid
 
 from ember.runtime.api import context, webhook
 from tests.conftest import WEBHOOK_SECRET
-from tests.support import fund, make_token
+from tests.support import fund, make_token, ok, problem
 
 JSON = "application/json"
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"] == "application/problem+json"
-    body = json.loads(response.body)
-    assert (body["status"], body["code"]) == (status, code)
-    return body
-
-
-def ok(response, status: int = 200) -> dict:
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"] == JSON
-    return json.loads(response.body)
 
 
 def notify(api, clock, body: object, *, age_s: int = 0, secret: str = WEBHOOK_SECRET,

@@ -10,15 +10,7 @@ from datetime import timedelta
 
 from ember.services.keeper import run_keeper
 from ember.verify import check
-from tests.support import fund, make_token, market, open_round
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"] == "application/problem+json"
-    body = json.loads(response.body)
-    assert (body["status"], body["code"]) == (status, code)
-    return body
+from tests.support import fund, make_token, market, open_round, problem
 
 
 def ok(response, status: int = 200) -> dict:

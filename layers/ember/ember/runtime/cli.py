@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -154,17 +155,17 @@ def keeper(ctx: click.Context, root: Path, once: bool, every: float) -> None:
         if once:
             _keeper_pass(app)
         else:
-            _keeper_loop(app, every)
+            _repeat(lambda: _keeper_pass(app), every, "keeper_pass_failed")
 
 
-def _keeper_loop(app: Ember, every: float) -> None:
+def _repeat(one_pass: Callable[[], None], every: float, failure_event: str) -> None:
     """Passes until interrupted; a failed pass is logged and the next one tries again."""
     try:
         while True:
             try:
-                _keeper_pass(app)
+                one_pass()
             except (psycopg.Error, PoolTimeout):  # the database may be back by the next pass
-                logger.exception("keeper_pass_failed")
+                logger.exception(failure_event)
             time.sleep(every)
     except KeyboardInterrupt:
         return
@@ -196,20 +197,7 @@ def relay(ctx: click.Context, root: Path, once: bool, every: float) -> None:
         if once:
             _relay_pass(app, publisher)
         else:
-            _relay_loop(app, publisher, every)
-
-
-def _relay_loop(app: Ember, publisher: Publisher, every: float) -> None:
-    """Sweeps until interrupted; a failed sweep is logged and the next one tries again."""
-    try:
-        while True:
-            try:
-                _relay_pass(app, publisher)
-            except (psycopg.Error, PoolTimeout):  # the database may be back by the next sweep
-                logger.exception("relay_pass_failed")
-            time.sleep(every)
-    except KeyboardInterrupt:
-        return
+            _repeat(lambda: _relay_pass(app, publisher), every, "relay_pass_failed")
 
 
 def _relay_pass(app: Ember, publisher: Publisher) -> None:
