@@ -1,6 +1,7 @@
 """The ledger in PostgreSQL: append-only, balanced, never negative, retries are no-ops."""
 
 import uuid
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -123,3 +124,13 @@ def test_accounts_cannot_be_deleted(ember, sql):
     credit_deposit("psp-1", "alice", 500, ledger=ember.ledger, clock=ember.clock)
     with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
         sql.execute("DELETE FROM accounts WHERE id = 'player:alice'")
+
+
+def test_withdrawal_times_follow_the_application_clock(ember, clock):
+    credit_deposit("psp-1", "alice", 500, ledger=ember.ledger, clock=clock)
+    wid = uuid.uuid4()
+    held = request_withdrawal(wid, "alice", 100, ledger=ember.ledger, clock=clock)
+    clock.advance(3600)
+    paid = finish_withdrawal(wid, paid=True, ledger=ember.ledger, clock=clock)
+    assert held.requested_at == paid.requested_at == clock.now() - timedelta(seconds=3600)
+    assert paid.finished_at == clock.now()

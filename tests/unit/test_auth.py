@@ -337,3 +337,15 @@ def test_empty_issuer_or_audience_fails_at_construction(setting):
     }
     with pytest.raises(ValueError, match=setting):
         TokenVerifier(**kwargs)
+
+
+def test_a_subject_that_cannot_be_a_player_id_is_refused():
+    from ember.adapters.auth import AuthError
+    from ember.adapters.auth.principal import principal_from_claims
+
+    for bad in ("a\x00b", "x" * 129, "player:alice", "tab\there"):
+        try:
+            principal_from_claims({"sub": bad}, groups_claim="cognito:groups")
+        except AuthError:
+            continue
+        raise AssertionError(f"accepted {bad!r}")

@@ -40,9 +40,11 @@ def record(stake: int, returned: int | None, education: dict[str, Any] | None,
 def insights(records: list[BetRecord]) -> Insights:
     """Sums over the player's bets; σ is that of independent win-or-lose bets."""
     resolved = [r for r in records if r.returned is not None]
+    # A refunded bet was never at risk: it counts in neither the expectation nor its spread.
+    at_risk = [r for r in records if not r.refunded]
     variance = sum(r.win_probability * (1 - r.win_probability) * r.payout_if_wins ** 2
-                   for r in records)
-    expected = sum(r.expected_value for r in records)
+                   for r in at_risk)
+    expected = sum(r.expected_value for r in at_risk)
     band = 2 * math.sqrt(variance)
     return Insights(
         bets=len(records),

@@ -41,17 +41,20 @@ def credit_deposit(external_id: str, player_id: str, amount: object, *, ledger: 
 
 
 def request_withdrawal(withdrawal_id: uuid.UUID, player_id: str, amount: object, *,
-                       ledger: Ledger) -> Withdrawal:
+                       ledger: Ledger, clock: Clock | None = None) -> Withdrawal:
     """The withdrawal, its funds held off the player's balance until paid or cancelled."""
-    withdrawal = ledger.request_withdrawal(withdrawal_id, _player(player_id), require_amount(amount))
+    withdrawal = ledger.request_withdrawal(withdrawal_id, _player(player_id), require_amount(amount),
+                                           clock.now() if clock else None)
     logger.info("withdrawal_requested", extra={"withdrawal_id": str(withdrawal_id),
                                                "player_id": player_id, "amount": withdrawal.amount})
     return withdrawal
 
 
-def finish_withdrawal(withdrawal_id: uuid.UUID, *, paid: bool, ledger: Ledger) -> Withdrawal:
+def finish_withdrawal(withdrawal_id: uuid.UUID, *, paid: bool, ledger: Ledger,
+                      clock: Clock | None = None) -> Withdrawal:
     """The withdrawal paid (funds leave) or cancelled (funds return); repeating is a no-op."""
-    withdrawal = ledger.finish_withdrawal(withdrawal_id, paid=paid)
+    withdrawal = ledger.finish_withdrawal(withdrawal_id, paid=paid,
+                                          now=clock.now() if clock else None)
     logger.info("withdrawal_finished", extra={"withdrawal_id": str(withdrawal_id),
                                               "status": withdrawal.status})
     return withdrawal

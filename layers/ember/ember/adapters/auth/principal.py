@@ -45,4 +45,8 @@ def principal_from_claims(claims: dict[str, object], *, groups_claim: str) -> Pr
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip():
         raise AuthError("token has no subject")
+    # The subject becomes the player id in every table: printable, bounded, no ':' (which
+    # separates account names), so a signed but odd token is refused, not a 500 later.
+    if len(subject) > 128 or ":" in subject or not subject.isprintable():
+        raise AuthError("token subject is not a valid player id")
     return Principal(subject=subject, roles=roles_from_groups(claims.get(groups_claim)))

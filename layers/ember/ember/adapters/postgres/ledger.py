@@ -146,13 +146,15 @@ class PostgresLedger:
             )
         return Deposit(external_id, player_id, amount, player_balance(conn, player_id), not fresh)
 
-    def request_withdrawal(self, withdrawal_id: uuid.UUID, player_id: str, amount: int) -> Withdrawal:
+    def request_withdrawal(self, withdrawal_id: uuid.UUID, player_id: str, amount: int,
+                           now: datetime | None = None) -> Withdrawal:
         """The held withdrawal; funds leave the player's balance now, the world later."""
         def work(conn: psycopg.Connection) -> Withdrawal:
             ensure_player_account(conn, player_id)
             row = conn.execute(
-                "INSERT INTO withdrawals (id, player_id, amount, status) VALUES (%s, %s, %s, 'requested')"
-                " ON CONFLICT (id) DO NOTHING RETURNING *", (withdrawal_id, player_id, amount),
+                "INSERT INTO withdrawals (id, player_id, amount, status, requested_at)"
+                " VALUES (%s, %s, %s, 'requested', coalesce(%s, now()))"
+                " ON CONFLICT (id) DO NOTHING RETURNING *", (withdrawal_id, player_id, amount, now),
             ).fetchone()
             if row is None:
                 existing = _withdrawal(conn, withdrawal_id)
@@ -164,7 +166,8 @@ class PostgresLedger:
             return Withdrawal(**row)
         return self.db.run(work)
 
-    def finish_withdrawal(self, withdrawal_id: uuid.UUID, *, paid: bool) -> Withdrawal:
+    def finish_withdrawal(self, withdrawal_id: uuid.UUID, *, paid: bool,
+                          now: datetime | None = None) -> Withdrawal:
         """The withdrawal paid out (to the world) or cancelled (back to the player); once."""
         status = "paid" if paid else "cancelled"
 
@@ -179,8 +182,8 @@ class PostgresLedger:
                                 accounts.WITHDRAWALS, to, current.amount, f"withdrawal_{status}",
                                 str(withdrawal_id)))
             row = conn.execute(
-                "UPDATE withdrawals SET status = %s, finished_at = now() WHERE id = %s RETURNING *",
-                (status, withdrawal_id),
+                "UPDATE withdrawals SET status = %s, finished_at = coalesce(%s, now())"
+                " WHERE id = %s RETURNING *", (status, now, withdrawal_id),
             ).fetchone()
             return Withdrawal(**row)
         return self.db.run(work)

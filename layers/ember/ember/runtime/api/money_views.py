@@ -44,14 +44,11 @@ def register(app: Chalice) -> None:
 
     @endpoint(app, "/v1/operator/withdrawals/{withdrawal_id}/paid", "POST", role="operator")
     def withdrawal_paid(principal: Principal, withdrawal_id: str) -> dict[str, Any]:
-        wid = parse_id(withdrawal_id, WithdrawalNotFound)
-        return withdrawal_view(finish_withdrawal(wid, paid=True, ledger=context.current().ember.ledger))
+        return finish(withdrawal_id, paid=True)
 
     @endpoint(app, "/v1/operator/withdrawals/{withdrawal_id}/cancelled", "POST", role="operator")
     def withdrawal_cancelled(principal: Principal, withdrawal_id: str) -> dict[str, Any]:
-        wid = parse_id(withdrawal_id, WithdrawalNotFound)
-        return withdrawal_view(finish_withdrawal(wid, paid=False,
-                                                 ledger=context.current().ember.ledger))
+        return finish(withdrawal_id, paid=False)
 
     @endpoint(app, "/v1/finance/ledger", "GET", role="finance")
     def ledger_summary(principal: Principal) -> dict[str, Any]:
@@ -66,3 +63,10 @@ def text(fields: dict[str, Any], name: str) -> str:
     if not value.isprintable():
         raise InvalidRequest(f"{name} must be printable text", field=name)
     return value
+
+
+def finish(withdrawal_id: str, *, paid: bool) -> dict[str, Any]:
+    """The withdrawal after an operator paid or cancelled it."""
+    ember = context.current().ember
+    return withdrawal_view(finish_withdrawal(parse_id(withdrawal_id, WithdrawalNotFound), paid=paid,
+                                             ledger=ember.ledger, clock=ember.clock))

@@ -101,8 +101,9 @@ def register(app: Chalice) -> None:
     def create_withdrawal(principal: Principal) -> dict[str, Any]:
         fields = only(body(), {"id", "amount"})
         withdrawal_id = parse_uuid_field(fields.get("id"), "id")
+        ember = context.current().ember
         held = request_withdrawal(withdrawal_id, principal.subject, fields.get("amount"),
-                                  ledger=context.current().ember.ledger)
+                                  ledger=ember.ledger, clock=ember.clock)
         return withdrawal_view(held)
 
     @endpoint(app, "/v1/me/withdrawals", "GET", role="player")
