@@ -94,6 +94,7 @@ def up(root: Path) -> None:
     with ember_for(settings) as app:
         sync_markets(app)
     _ensure_topics(settings)
+    cli_consumers.start_detached(root, settings, urls.as_env())
     for name, value in urls.as_env().items():
         click.echo(f"export {name}={shlex.quote(value)}")
 
@@ -102,6 +103,7 @@ def up(root: Path) -> None:
 @root_option
 def down(root: Path) -> None:
     """Stop the embedded services this root started (env-named ones are never touched)."""
+    cli_consumers.stop_detached(root)
     local_stack.down(root, log=progress)
 
 

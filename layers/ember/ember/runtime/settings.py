@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="EMBER_WEBHOOK_SECRET")
     bet_rate_limit: str = Field(default="20/second", validation_alias="EMBER_BET_RATE_LIMIT")
     # Kafka consumers: deliveries of a failing record before it goes to the dead-letter topic.
+    # Modules whose import registers consumers (comma-separated); `ember up` and
+    # `ember consumers` run a local event source mapping for each registered consumer.
+    consumer_modules: str = Field(default="", validation_alias="EMBER_CONSUMER_MODULES")
     consumer_max_attempts: int = Field(default=3, ge=1, le=100,
                                        validation_alias="EMBER_CONSUMER_MAX_ATTEMPTS")
 

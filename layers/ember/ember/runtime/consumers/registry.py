@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -50,3 +51,10 @@ class Registry:
 # The deployed consumers (buy_tokens on ember.commission, burn on ember.buybacks) register
 # here once their services exist, so a local host can run a LocalEventSourceMapping for each.
 consumers = Registry()
+
+
+def load(modules: str) -> Registry:
+    """The registry after importing `modules` (comma-separated), which register consumers."""
+    for name in filter(None, (m.strip() for m in modules.split(","))):
+        importlib.import_module(name)
+    return consumers

@@ -7,7 +7,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import psutil
@@ -19,11 +19,13 @@ LOOPBACK = "127.0.0.1"
 _DETACH_SCRIPT = 'log="$1"; shift; "$@" </dev/null >>"$log" 2>&1 & echo $!'
 
 
-def spawn_detached(argv: Sequence[str], log_file: Path, *, cwd: Path) -> int:
+def spawn_detached(argv: Sequence[str], log_file: Path, *, cwd: Path,
+                   env: Mapping[str, str] | None = None) -> int:
     """Start `argv` in a new session with output appended to `log_file`; returns its pid."""
     completed = subprocess.run(
         ["/bin/sh", "-c", _DETACH_SCRIPT, "ember-spawn", str(log_file), *argv],
         cwd=cwd,
+        env=dict(env) if env is not None else None,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
