@@ -21,7 +21,7 @@ from ember.domain.rounds import Round
 
 from . import protection
 from .database import Database
-from .rounds import live_pools, lock_round
+from .rounds import lock_round
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,14 @@ _BET_COLUMNS = "id, round_id, player_id, outcome, amount, idempotency_key, place
 # only a statement issued after the lock sees what the previous holder committed.
 _LOCK_PLAYER = "SELECT balance FROM accounts WHERE id = %(account)s FOR UPDATE"
 
-# Then everything else about the player, in one round trip: a replay of this key, a
-# self-exclusion in force, whether any limit is set.
+# Then everything else, in one round trip: a replay of this key, a self-exclusion in
+# force, whether any limit is set, and the round's live pools for the quote.
 _PLAYER_STATE = f"""
-SELECT (SELECT to_jsonb(b) FROM (SELECT {_BET_COLUMNS}, request_hash, balance_after, education
+SELECT (SELECT jsonb_object_agg(outcome, staked)
+          FROM (SELECT outcome, sum(staked) AS staked FROM round_pool_shards
+                 WHERE round_id = %(round_id)s GROUP BY outcome HAVING sum(staked) > 0) p
+       ) AS pools,
+       (SELECT to_jsonb(b) FROM (SELECT {_BET_COLUMNS}, request_hash, balance_after, education
                                    FROM bets WHERE player_id = %(player)s
                                     AND idempotency_key = %(key)s) b) AS replay,
        (SELECT max(ends_at) FROM self_exclusions WHERE player_id = %(player)s
@@ -134,13 +138,13 @@ class PostgresBets:
         account = accounts.player_account(player_id)
         locked = conn.execute(_LOCK_PLAYER, {"account": account}).fetchone()
         balance = locked["balance"] if locked else 0  # never deposited: nothing to bet with
-        state = conn.execute(_PLAYER_STATE, {"player": player_id, "key": key,
-                                             "now": now}).fetchone()
+        state = conn.execute(_PLAYER_STATE, {"player": player_id, "key": key, "now": now,
+                                             "round_id": round_id}).fetchone()
         if state["replay"] is not None:
             return _replayed(state["replay"], digest, key)
         has_limits = state["has_limits"]
         decision = decide(BetContext(
-            round_, live_pools(conn, round_id), balance,
+            round_, {int(k): v for k, v in (state["pools"] or {}).items()}, balance,
             protection.limits(conn, player_id) if has_limits else [],
             protection.exposure(conn, player_id, now) if has_limits else NO_EXPOSURE,
             state["excluded_until"]))
