@@ -47,7 +47,15 @@ from ember.runtime.bootstrap import build
 from ember.runtime.migrate import apply_migrations
 from ember.runtime.settings import load_settings
 
-from .common import fetch_row, median, progress, report, scratch_database, timed
+from .common import (
+    fetch_row,
+    fund_players,
+    median,
+    progress,
+    report,
+    scratch_database,
+    timed,
+)
 
 NAME = "bet_api"
 TARGET = 0.4
@@ -65,27 +73,6 @@ API_DIR = ROOT / "functions" / "api"
 MARKET = Market(id="bench-api", title="bench api", outcomes=("heads", "tails"), interval_s=3600,
                 bet_window_s=3500, commission_bps=300, min_bet=1, max_bet=10**9)
 _TPS = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.MULTILINE)
-
-_PLAYER_IDS = ("SELECT 'bp' || lpad(g::text, 4, '0') AS player_id"
-               " FROM generate_series(1, %(players)s) g")
-_PLAYER_ACCOUNTS = f"""
-INSERT INTO accounts (id, kind, currency, balance)
-SELECT 'player:' || player_id, 'player', %(currency)s, 0 FROM ({_PLAYER_IDS}) p
-"""
-# One deposit per player as the cashier records it: the transfers trigger funds them.
-_DEPOSITS = f"""
-WITH paid AS (
-    SELECT gen_random_uuid() AS id, player_id, 'bench-' || player_id AS external_id
-      FROM ({_PLAYER_IDS}) p
-), moved AS (
-    INSERT INTO transfers (id, debit_account, credit_account, currency, amount, kind, reference)
-    SELECT id, 'external', 'player:' || player_id, %(currency)s, %(deposit)s, 'deposit', external_id
-      FROM paid
-)
-INSERT INTO deposits (external_id, player_id, amount, transfer_id)
-SELECT external_id, player_id, %(deposit)s, id FROM paid
-"""
-
 
 def main() -> None:
     started = time.perf_counter()
@@ -136,9 +123,8 @@ def set_up(url: str) -> uuid.UUID:
         open_at = now.replace(second=0, microsecond=0)
         ember.rounds.create(MARKET, open_at, new_seed(), now)
         rid = round_id(MARKET.id, open_at)
-        ember.db.run(lambda conn: [conn.execute(sql, {"players": PLAYERS, "currency": CURRENCY,
-                                                      "deposit": DEPOSIT})
-                                   for sql in (_PLAYER_ACCOUNTS, _DEPOSITS)])
+        ember.db.run(lambda conn: fund_players(conn, prefix="bp", width=4, players=PLAYERS,
+                                               deposit=DEPOSIT, currency=CURRENCY))
     finally:
         ember.close()
     # pgbench's own tables (pgbench_*), beside Ember's in the same database.

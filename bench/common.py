@@ -73,3 +73,36 @@ def report(bench: str, value: float, baseline: float, target: float) -> None:
     """Print the result line; it must be the last line the benchmark prints."""
     print(json.dumps({"bench": bench, "value": round(value, 6), "baseline": round(baseline, 6),
                       "ratio": round(value / baseline, 3), "target": target}), flush=True)
+
+
+def player_ids_sql(prefix: str, width: int) -> str:
+    """A query of the ids `<prefix>0…01` … for `%(players)s` players, zero-padded to `width`."""
+    return (f"SELECT '{prefix}' || lpad(g::text, {width}, '0') AS player_id"
+            " FROM generate_series(1, %(players)s) g")
+
+
+def fund_players(conn: psycopg.Connection, *, prefix: str, width: int, players: int,
+                 deposit: int, currency: str) -> None:
+    """Creates `players` player accounts, each credited `deposit` by one recorded deposit.
+
+    Set-based, but through the ledger as the cashier writes it: the transfers trigger moves
+    the running balances, so the players start funded exactly as the ledger says.
+    """
+    ids = player_ids_sql(prefix, width)
+    params = {"players": players, "deposit": deposit, "currency": currency}
+    conn.execute(f"INSERT INTO accounts (id, kind, currency, balance)"
+                 f" SELECT 'player:' || player_id, 'player', %(currency)s, 0 FROM ({ids}) p",
+                 params)
+    conn.execute(f"""
+WITH paid AS (
+    SELECT md5('bench-deposit:' || player_id)::uuid AS id, player_id,
+           'bench-' || player_id AS external_id
+      FROM ({ids}) p
+), moved AS (
+    INSERT INTO transfers (id, debit_account, credit_account, currency, amount, kind, reference)
+    SELECT id, 'external', 'player:' || player_id, %(currency)s, %(deposit)s, 'deposit', external_id
+      FROM paid
+)
+INSERT INTO deposits (external_id, player_id, amount, transfer_id)
+SELECT external_id, player_id, %(deposit)s, id FROM paid
+""", params)

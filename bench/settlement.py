@@ -40,7 +40,15 @@ from ember.runtime.migrate import apply_migrations
 from ember.runtime.settings import load_settings
 from ember.services.keeper import resolve_round
 
-from .common import fetch_row, median, progress, report, scratch_database, timed
+from .common import (
+    fetch_row,
+    fund_players,
+    median,
+    progress,
+    report,
+    scratch_database,
+    timed,
+)
 
 T = TypeVar("T")
 
@@ -54,31 +62,6 @@ MAX_STAKE = 1_000_000
 OPEN_AT = datetime(2030, 1, 1, tzinfo=UTC)
 MARKET = Market(id="bench", title="bench", outcomes=("heads", "tails"), interval_s=60,
                 bet_window_s=45, commission_bps=300, min_bet=1, max_bet=MAX_STAKE)
-
-# Player ids p00001…p10000, shared by the setup statements below.
-_PLAYER_IDS = ("SELECT 'p' || lpad(g::text, 5, '0') AS player_id"
-               " FROM generate_series(1, %(players)s) g")
-
-_PLAYER_ACCOUNTS = f"""
-INSERT INTO accounts (id, kind, currency, balance)
-SELECT 'player:' || player_id, 'player', %(currency)s, 0 FROM ({_PLAYER_IDS}) p
-"""
-
-# One deposit per player, as the cashier would record it; the transfers trigger moves the
-# running balances, so the players start funded exactly as the ledger says.
-_DEPOSITS = f"""
-WITH paid AS (
-    SELECT md5('bench-deposit:' || player_id)::uuid AS id, player_id,
-           'bench-' || player_id AS external_id
-      FROM ({_PLAYER_IDS}) p
-), moved AS (
-    INSERT INTO transfers (id, debit_account, credit_account, currency, amount, kind, reference)
-    SELECT id, 'external', 'player:' || player_id, %(currency)s, %(deposit)s, 'deposit', external_id
-      FROM paid
-)
-INSERT INTO deposits (external_id, player_id, amount, transfer_id)
-SELECT external_id, player_id, %(deposit)s, id FROM paid
-"""
 
 # Every bet with its hold transfer (same id), as place_bet writes them, but in one
 # statement: player n bets every PLAYERS-th time, random outcome and stake, placed while open.
@@ -195,8 +178,8 @@ def _insert_players_and_bets(conn: psycopg.Connection, rid: uuid.UUID) -> None:
               "outcomes": len(MARKET.outcomes), "max_stake": MAX_STAKE, "open_at": OPEN_AT,
               "window": MARKET.bet_window_s, "pool": accounts.round_pool(rid), "round": str(rid),
               "round_id": rid}
-    for statement in (_PLAYER_ACCOUNTS, _DEPOSITS, _BETS):
-        conn.execute(statement, params)
+    fund_players(conn, prefix="p", width=5, players=PLAYERS, deposit=DEPOSIT, currency=CURRENCY)
+    conn.execute(_BETS, params)
 
 
 def check_setup(app: Ember, rid: uuid.UUID) -> None:

@@ -84,6 +84,25 @@ def fund(app, player: str, amount: int) -> None:
                    clock=app.clock)
 
 
+def bet(app, player: str, rid: uuid.UUID, outcome: int, amount: int):
+    """A bet through the service, with a fresh idempotency key."""
+    from ember.services.place_bet import PlaceBet, place_bet
+
+    return place_bet(PlaceBet(player, rid, outcome, amount, str(uuid.uuid4())), bets=app.bets,
+                     clock=app.clock)
+
+
+def two_sided_round(app, m: Market, stake: int = 500) -> uuid.UUID:
+    """A round of `m` where "a" backed outcome 0 and "b" outcome 1 (each funded 1000, staking
+    `stake`), with the app clock moved past its close."""
+    rid = open_round(app, m)
+    for player, outcome in (("a", 0), ("b", 1)):
+        fund(app, player, 1000)
+        bet(app, player, rid, outcome, stake)
+    app.clock.advance(60)
+    return rid
+
+
 def ledger_totals(conn: psycopg.Connection) -> dict:
     """Sum of all balances, negative players, and running-vs-derived mismatches."""
     return conn.execute(

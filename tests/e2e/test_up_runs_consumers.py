@@ -13,8 +13,7 @@ from ember.adapters.kafka.events import KafkaEventPublisher
 from ember.runtime.local_stack import processes
 from ember.services.keeper import run_keeper
 from ember.services.outbox_relay import relay_outbox
-from ember.services.place_bet import PlaceBet, place_bet
-from tests.support import fund, market, open_round
+from tests.support import market, two_sided_round
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,12 +33,7 @@ def test_ember_up_runs_registered_consumers_and_down_stops_them(ember, sql, stac
     record = json.loads((tmp_path / "consumers.json").read_text())
     assert processes.is_running(record["pid"], record["started_at"])
     try:
-        rid = open_round(ember, market(commission_bps=1000))
-        for player, outcome in (("a", 0), ("b", 1)):
-            fund(ember, player, 1000)
-            place_bet(PlaceBet(player, rid, outcome, 500, str(uuid.uuid4())), bets=ember.bets,
-                      clock=clock)
-        clock.advance(60)
+        rid = two_sided_round(ember, market(commission_bps=1000))
         run_keeper(markets=ember.markets, rounds=ember.rounds, salts=ember.salts, clock=clock)
         publisher = KafkaEventPublisher(client_config(stack.kafka_bootstrap_servers))
         try:

@@ -19,7 +19,7 @@ from ember.domain import events
 from ember.runtime.consumers import Consumer, batch_handler, msk
 from ember.runtime.consumers.batch import invalid_record_id
 from ember.runtime.consumers.local_esm import Backoff, LocalEventSourceMapping
-from tests.support import fund, market, open_round
+from tests.support import market, two_sided_round
 
 pytestmark = pytest.mark.integration
 
@@ -261,16 +261,10 @@ def test_a_settled_round_reaches_the_commission_consumer_once(ember, effects, st
     from ember.adapters.postgres.outbox import event_from_row
     from ember.services.keeper import run_keeper
     from ember.services.outbox_relay import relay_outbox
-    from tests.integration.test_event_schemas import bet
 
     bootstrap = stack.kafka_bootstrap_servers
     config = client_config(bootstrap)
-    rid = open_round(ember, market(commission_bps=1000))
-    fund(ember, "a", 1000)
-    fund(ember, "b", 1000)
-    bet(ember, "a", rid, 0, 500)
-    bet(ember, "b", rid, 1, 500)
-    clock.advance(60)
+    rid = two_sided_round(ember, market(commission_bps=1000))
     run_keeper(markets=ember.markets, rounds=ember.rounds, salts=ember.salts, clock=clock)
     publisher = KafkaEventPublisher(config)
     dead_letters = KafkaDeadLetters(config)

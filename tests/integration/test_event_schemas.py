@@ -1,19 +1,12 @@
 """Every message the system produces today validates against its published schema."""
 
 import json
-import uuid
 
 from ember.adapters.kafka.events import message_for
 from ember.adapters.postgres.outbox import event_from_row
 from ember.adapters.schemas import validate
 from ember.services.keeper import run_keeper
-from ember.services.place_bet import PlaceBet, place_bet
-from tests.support import fund, market, open_round
-
-
-def bet(app, player, rid, outcome, amount):
-    place_bet(PlaceBet(player, rid, outcome, amount, str(uuid.uuid4())), bets=app.bets,
-              clock=app.clock)
+from tests.support import bet, fund, market, open_round
 
 
 def test_every_event_settlement_writes_is_valid_on_the_wire(ember, sql, clock):

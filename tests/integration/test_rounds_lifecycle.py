@@ -1,6 +1,5 @@
 """The keeper: rounds open ahead, lock, and are settled or refunded by set-based SQL."""
 
-import uuid
 
 import pytest
 
@@ -8,18 +7,12 @@ from ember.domain.fairness import draw_outcome, seed_hash
 from ember.domain.rounds import round_id
 from ember.domain.settlement import decide, settle_bets
 from ember.services.keeper import run_keeper
-from ember.services.place_bet import PlaceBet, place_bet
-from tests.support import fund, ledger_totals, market, open_round
+from tests.support import bet, fund, ledger_totals, market, open_round, two_sided_round
 
 
 def keeper(app, ahead=2):
     return run_keeper(markets=app.markets, rounds=app.rounds, salts=app.salts, clock=app.clock,
                       ahead=ahead)
-
-
-def bet(app, player, rid, outcome, amount):
-    return place_bet(PlaceBet(player, rid, outcome, amount, str(uuid.uuid4())), bets=app.bets,
-                     clock=app.clock)
 
 
 def round_row(sql, rid):
@@ -75,12 +68,7 @@ def test_a_round_settles_pari_mutuel_with_dust_to_commission(ember, sql, clock):
 
 
 def test_settlement_writes_commission_event_in_the_same_transaction(ember, sql, clock):
-    rid = open_round(ember, market(commission_bps=1000))
-    fund(ember, "a", 1000)
-    fund(ember, "b", 1000)
-    bet(ember, "a", rid, 0, 500)
-    bet(ember, "b", rid, 1, 500)
-    clock.advance(60)
+    rid = two_sided_round(ember, market(commission_bps=1000))
     keeper(ember)
     events = sql.execute("SELECT type, key, payload FROM outbox ORDER BY seq").fetchall()
     assert [e["type"] for e in events] == ["round.settled", "commission.accrued"]
@@ -102,16 +90,27 @@ def test_one_sided_round_is_refunded_in_full_without_commission(ember, sql, cloc
                        ).fetchone()["n"] == 0
 
 
+class FixedSalt:
+    def __init__(self, salt):
+        self.salt = salt
+
+    def salt_for(self, round_id, now):
+        return self.salt
+
+
 def test_nobody_on_the_winning_outcome_refunds_everyone(ember, sql, clock):
     rid = open_round(ember, market(outcomes=50))
     for i in range(2):
         fund(ember, f"p{i}", 100)
         bet(ember, f"p{i}", rid, i, 100)
     clock.advance(60)
-    keeper(ember)
+    # A public salt whose draw lands on an outcome nobody backed (the draw itself is real).
+    seed = sql.execute("SELECT server_seed FROM round_seeds WHERE round_id = %s",
+                       (rid,)).fetchone()["server_seed"]
+    salt = next(f"s{n}" for n in range(100) if draw_outcome(seed, str(rid), f"s{n}", 50) > 1)
+    run_keeper(markets=ember.markets, rounds=ember.rounds, salts=FixedSalt(salt), clock=clock)
     row = round_row(sql, rid)
-    if row["outcome"] in (0, 1):
-        pytest.skip("the draw hit a backed outcome (4% chance)")
+    assert row["outcome"] > 1
     assert (row["status"], row["refund_reason"]) == ("refunded", "no_winning_bet")
     assert ember.ledger.balance("p0") == ember.ledger.balance("p1") == 100
 

@@ -15,6 +15,16 @@ _DEPOSIT_NAMESPACE = uuid.UUID("0b8e3f0e-53a4-4b9e-9a0c-4a3c1d1f2e11")
 _WITHDRAWAL_NAMESPACE = uuid.UUID("5c7d1a2b-7f4e-4d8a-b6a1-0f2e3d4c5b60")
 
 
+MAX_PLAYER_ID = 128
+
+
+def is_player_id(value: object) -> bool:
+    """Whether `value` can name a player: 1-128 printable characters without ':', which
+    separates an account's kind from its owner."""
+    return (isinstance(value, str) and 0 < len(value) <= MAX_PLAYER_ID and ":" not in value
+            and value.isprintable())
+
+
 def player_account(player_id: str) -> str:
     return f"player:{player_id}"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,8 @@ from ember.adapters.postgres.database import Database
 from ember.adapters.postgres.ledger import PostgresLedger
 from ember.adapters.postgres.markets import PostgresMarkets
 from ember.adapters.postgres.outbox import PostgresOutbox
+from ember.adapters.postgres.protection import PostgresProtection
+from ember.adapters.postgres.read_models import ReadModels
 from ember.adapters.postgres.rounds import PostgresRounds
 from ember.adapters.postgres.salts import LocalBeaconSalts
 from ember.domain.clock import Clock, SystemClock
@@ -35,7 +37,8 @@ class Ember:
     bets: PostgresBets
     salts: SaltSource
     outbox: PostgresOutbox
-    extras: dict = field(default_factory=dict)
+    protection: PostgresProtection
+    reads: ReadModels
 
     @cached_property
     def publisher(self) -> KafkaEventPublisher | None:
@@ -64,4 +67,5 @@ def build(settings: Settings, *, clock: Clock | None = None,
         settings=settings, db=db, clock=clock or SystemClock(), ledger=PostgresLedger(db),
         markets=PostgresMarkets(db), rounds=PostgresRounds(db), bets=PostgresBets(db),
         salts=salts or LocalBeaconSalts(db), outbox=PostgresOutbox(db),
+        protection=PostgresProtection(db), reads=ReadModels(db),
     )

@@ -8,11 +8,13 @@ Without DATABASE_URL, every command but up/down/status uses the local stack unde
 
 from __future__ import annotations
 
+import functools
 import shlex
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 import psycopg
@@ -143,16 +145,26 @@ def markets_sync(root: Path) -> None:
                        f" interval_s={market.interval_s} commission_bps={market.commission_bps}")
 
 
+def repeat_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`--once` or `--every SECONDS` (not both) for a command that runs passes."""
+    @click.option("--once", is_flag=True, help="Run one pass and exit.")
+    @click.option("--every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+                  help="Seconds between passes.")
+    @functools.wraps(command)
+    def checked(**kwargs: Any) -> None:
+        every_given = click.get_current_context().get_parameter_source("every")
+        if kwargs["once"] and every_given is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("--once and --every exclude each other")
+        command(**kwargs)
+
+    return checked
+
+
 @main.command()
 @root_option
-@click.option("--once", is_flag=True, help="Run one pass and exit.")
-@click.option("--every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
-              help="Seconds between passes.")
-@click.pass_context
-def keeper(ctx: click.Context, root: Path, once: bool, every: float) -> None:
+@repeat_options
+def keeper(root: Path, once: bool, every: float) -> None:
     """Open upcoming rounds, lock them and resolve those due: once, or every few seconds."""
-    if once and ctx.get_parameter_source("every") is not click.core.ParameterSource.DEFAULT:
-        raise click.UsageError("--once and --every exclude each other")
     with ember_at(root) as app:
         if once:
             _keeper_pass(app)
@@ -184,14 +196,9 @@ def _keeper_pass(app: Ember) -> None:
 
 @main.command()
 @root_option
-@click.option("--once", is_flag=True, help="Run one sweep and exit.")
-@click.option("--every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
-              help="Seconds between sweeps.")
-@click.pass_context
-def relay(ctx: click.Context, root: Path, once: bool, every: float) -> None:
+@repeat_options
+def relay(root: Path, once: bool, every: float) -> None:
     """Publish the outbox's unpublished events to Kafka: once, or every few seconds."""
-    if once and ctx.get_parameter_source("every") is not click.core.ParameterSource.DEFAULT:
-        raise click.UsageError("--once and --every exclude each other")
     with ember_at(root) as app:
         publisher = app.publisher
         if publisher is None:

@@ -10,6 +10,7 @@ from ember.adapters.postgres.ledger import Deposit, DepositContext, Withdrawal
 from ember.domain import protection
 from ember.domain.clock import Clock
 from ember.domain.errors import InvalidRequest
+from ember.domain.ledger import is_player_id
 from ember.domain.money import require_amount
 
 from .ports import Ledger
@@ -61,6 +62,6 @@ def finish_withdrawal(withdrawal_id: uuid.UUID, *, paid: bool, ledger: Ledger,
 
 
 def _player(player_id: str) -> str:
-    if not player_id or len(player_id) > 128 or ":" in player_id:
+    if not is_player_id(player_id):
         raise InvalidRequest("player id must be 1-128 characters without ':'")
     return player_id

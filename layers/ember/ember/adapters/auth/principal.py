@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ember.domain.ledger import is_player_id
+
 from .errors import AuthError, Forbidden
 
 ROLES: frozenset[str] = frozenset({"player", "operator", "finance"})
@@ -45,8 +47,8 @@ def principal_from_claims(claims: dict[str, object], *, groups_claim: str) -> Pr
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip():
         raise AuthError("token has no subject")
-    # The subject becomes the player id in every table: printable, bounded, no ':' (which
-    # separates account names), so a signed but odd token is refused, not a 500 later.
-    if len(subject) > 128 or ":" in subject or not subject.isprintable():
+    # The subject becomes the player id in every table: a signed but odd token is refused
+    # here, not a 500 later.
+    if not is_player_id(subject):
         raise AuthError("token subject is not a valid player id")
     return Principal(subject=subject, roles=roles_from_groups(claims.get(groups_claim)))

@@ -52,7 +52,7 @@ def use(context: ApiContext | None) -> None:
 def api_context(ember: Ember) -> ApiContext:
     settings = ember.settings
     return ApiContext(
-        ember=ember, reads=ReadModels(ember.db), protection=PostgresProtection(ember.db),
+        ember=ember, reads=ember.reads, protection=ember.protection,
         authenticate=authenticator(settings),
         limiter=RateLimiter(settings.redis_url, settings.bet_rate_limit),
         webhook_secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret
