@@ -50,6 +50,30 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1, le=100,
                                        validation_alias="EMBER_CONSUMER_MAX_ATTEMPTS")
 
+    # Chain (web3). CHAIN_RPC_URL is the JSON-RPC node; `ember up` starts a Hardhat node
+    # and sets it when the environment names none.
+    chain_rpc_url: str | None = Field(default=None, validation_alias="CHAIN_RPC_URL")
+    # Where `ember chain deploy` writes (and later reads) the contract addresses.
+    deployment_file: Path = Field(default=Path(".ember/chain/deployment.json"),
+                                  validation_alias="EMBER_DEPLOYMENT_FILE")
+    # The technical wallet's key: "env" (EMBER_WALLET_PRIVATE_KEY, local runs only),
+    # "secretsmanager" (the hex key in secret EMBER_WALLET_SECRET_ID) or "kms" (an AWS KMS
+    # ECC_SECG_P256K1 key EMBER_WALLET_KMS_KEY_ID; the key never leaves KMS).
+    wallet_signer: Literal["env", "secretsmanager", "kms"] = Field(
+        default="env", validation_alias="EMBER_WALLET_SIGNER")
+    wallet_private_key: SecretStr | None = Field(default=None,
+                                                 validation_alias="EMBER_WALLET_PRIVATE_KEY")
+    wallet_secret_id: str | None = Field(default=None, validation_alias="EMBER_WALLET_SECRET_ID")
+    wallet_kms_key_id: str | None = Field(default=None, validation_alias="EMBER_WALLET_KMS_KEY_ID")
+    # Blocks on top of a transaction's block before its receipt counts as final.
+    chain_confirmations: int = Field(default=1, ge=0, le=200,
+                                     validation_alias="EMBER_CHAIN_CONFIRMATIONS")
+    # The public salt of each round's draw: "block-hash" (production: the hash of the first
+    # block after lock_at, read from CHAIN_RPC_URL) or "local-beacon" (a random value fixed
+    # after lock; for runs without a chain). Empty: block-hash when CHAIN_RPC_URL is set.
+    salt_source: Literal["block-hash", "local-beacon", ""] = Field(
+        default="", validation_alias="EMBER_SALT_SOURCE")
+
     @field_validator("database_url")
     @classmethod
     def _postgres(cls, value: str) -> str:
@@ -65,6 +89,21 @@ class Settings(BaseSettings):
         if self.auth_mode == "hs256" and secret and len(secret) < 32:
             raise ValueError("EMBER_JWT_SECRET: must be at least 32 characters")
         return self
+
+    @model_validator(mode="after")
+    def _wallet(self) -> Settings:
+        needed = {"secretsmanager": ("wallet_secret_id", "EMBER_WALLET_SECRET_ID"),
+                  "kms": ("wallet_kms_key_id", "EMBER_WALLET_KMS_KEY_ID")}.get(self.wallet_signer)
+        if needed and not getattr(self, needed[0]):
+            raise ValueError(f"{needed[1]}: is required when EMBER_WALLET_SIGNER={self.wallet_signer}")
+        if self.salt_source == "block-hash" and not self.chain_rpc_url:
+            raise ValueError("CHAIN_RPC_URL: is required when EMBER_SALT_SOURCE=block-hash")
+        return self
+
+    @property
+    def effective_salt_source(self) -> str:
+        """The salt source in use: as set, else block-hash when a chain is configured."""
+        return self.salt_source or ("block-hash" if self.chain_rpc_url else "local-beacon")
 
     @field_validator("bet_rate_limit")
     @classmethod
