@@ -5,6 +5,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 B      ?=
+# The contracts' pinned npm toolchain (Hardhat, solc, OpenZeppelin, Uniswap V2). npm writes
+# this copy of the lock file at every install, so it is older than package-lock.json exactly
+# when the lock changed since; deleting node_modules reinstalls too.
+NPM_STAMP := contracts/node_modules/.package-lock.json
 
 .PHONY: demo test test-unit test-integration bench lint fmt up down status clean
 
@@ -14,21 +18,45 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(NPM_STAMP): contracts/package-lock.json
+	npm ci --prefix contracts --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ember demo
 
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest tests/integration
 
 # make bench            every benchmark;  make bench B=settlement  one of them
 bench: $(STAMP)
 	$(BIN)/python -m bench $(B)
+
+# make contracts        compile contracts/ and rewrite the committed ABI+bytecode artifacts
+# make contracts-check  fail if the committed artifacts are not what the sources build to
+.PHONY: contracts contracts-check
+CONTRACT_ARTIFACTS      := layers/ember/ember/adapters/chain/artifacts
+CONTRACT_TEST_ARTIFACTS := tests/integration/contracts/artifacts
+
+contracts: $(NPM_STAMP)
+	cd contracts && node build.mjs
+
+contracts-check: $(NPM_STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd contracts && node build.mjs --out "$$tmp/artifacts" --test-out "$$tmp/test-artifacts" >/dev/null) && \
+	if diff -r -q "$$tmp/artifacts" $(CONTRACT_ARTIFACTS) && \
+	   diff -r -q "$$tmp/test-artifacts" $(CONTRACT_TEST_ARTIFACTS); then \
+		echo "contracts-check: committed artifacts match contracts/"; \
+	else \
+		echo "contracts-check: contract artifacts are stale; run 'make contracts' and commit them" >&2; \
+		exit 1; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check layers functions tests bench
@@ -38,7 +66,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix layers functions tests bench
 	$(BIN)/ruff format layers functions tests bench
 
-up: $(STAMP)
+up: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ember up
 
 down: $(STAMP)

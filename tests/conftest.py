@@ -32,6 +32,18 @@ def stack():
 
 
 @pytest.fixture(scope="session")
+def chain_rpc_url(stack) -> str:
+    """A JSON-RPC chain: CHAIN_RPC_URL, else a Hardhat node started on first use (~4 s).
+
+    Started on demand, not with `stack`, so sessions that never touch the chain do not pay
+    for it; `stack`'s teardown stops it with the rest.
+    """
+    from ember.runtime import local_stack
+
+    return local_stack.up_chain(root=STACK_ROOT, env=os.environ)
+
+
+@pytest.fixture(scope="session")
 def databases(stack) -> Iterator[TestDatabases]:
     """A migrated template database; each test gets a fresh copy of it."""
     dbs = TestDatabases(stack.database_url, prefix=f"ember_t{os.getpid()}")
@@ -60,14 +72,17 @@ WEBHOOK_SECRET = "whsec-test"
 
 @pytest.fixture
 def ember(database_url, clock, stack):
-    """The wired application on a fresh database, with a hand-moved clock."""
+    """The wired application on a fresh database, with a hand-moved clock and local salts."""
     from ember.runtime.bootstrap import build
     from ember.runtime.settings import load_settings
 
     app = build(load_settings(DATABASE_URL=database_url, REDIS_URL=stack.redis_url,
                               EMBER_DB_POOL_SIZE=40, EMBER_AUTH_MODE="hs256",
                               EMBER_JWT_SECRET=JWT_SECRET, EMBER_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                              EMBER_BET_RATE_LIMIT="1000/second"),
+                              EMBER_BET_RATE_LIMIT="1000/second",
+                              # A hand-moved clock has no chain blocks to match, even when
+                              # CHAIN_RPC_URL is set.
+                              EMBER_SALT_SOURCE="local-beacon"),
                 clock=clock)
     yield app
     app.close()

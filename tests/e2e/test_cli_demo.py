@@ -102,8 +102,9 @@ def test_a_refused_request_exits_2_with_its_code(ember_cli):
 
 
 def test_up_with_every_service_named_prints_exports_and_prepares_the_database(
-        ember_cli, database_url, sql):
-    result = ember_cli("up")
+        ember_cli, database_url, sql, chain_rpc_url):
+    # The chain named too: `up` must start nothing the test would have to stop.
+    result = ember_cli("up", env={"CHAIN_RPC_URL": chain_rpc_url})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert all(line.startswith("export ") for line in lines)

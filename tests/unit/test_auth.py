@@ -349,3 +349,46 @@ def test_a_subject_that_cannot_be_a_player_id_is_refused():
         except AuthError:
             continue
         raise AssertionError(f"accepted {bad!r}")
+
+
+# --- verified-token cache: a token is verified once per process, never past its expiry ---
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_cached_token_is_refused_once_it_expires():
+    verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, hs256_secret=SECRET, leeway_s=0)
+    expires = int(time.time()) + 1
+    raw = token(exp=expires)
+    assert verifier.verify(bearer(raw)).subject == "player-7"
+    assert verifier.verify(bearer(raw)).subject == "player-7"  # now from the cache
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    assert "expired" in refusal(verifier, bearer(raw))
+
+
+def test_the_cache_only_answers_for_the_exact_token(verifier):
+    good = token()
+    verifier.verify(bearer(good))
+    head, body, signature = good.split(".")
+    forged = ".".join((head, b64url(claims(sub="player-8")), signature))
+    assert "bad signature" in refusal(verifier, bearer(forged))
+
+
+def test_cache_entries_live_at_most_the_ttl():
+    from ember.adapters.auth.verified_tokens import VerifiedTokens
+
+    clock = _Clock()
+    cache = VerifiedTokens(ttl_s=10, clock=clock, max_entries=2)
+    principal = Principal(subject="p1", roles=frozenset({"player"}))
+    cache.put("t1", principal, expires_at=clock.now + 3600)
+    assert cache.get("t1") == principal
+    clock.now += 10
+    assert cache.get("t1") is None
+    for name in ("a", "b", "c"):  # bounded: the oldest goes first
+        cache.put(name, principal, expires_at=clock.now + 60)
+    assert cache.get("a") is None and cache.get("c") == principal

@@ -8,6 +8,8 @@ rounds.json is a list of published rounds, each with: id, outcome_count, seed_ha
 For every round it checks sha256(seed) == seed_hash, then recomputes
 HMAC-SHA256(key=seed, msg=f"{id}:{salt}") → outcome index by rejection sampling
 (attempt k > 0 uses msg f"{id}:{salt}:{k}"), and compares with the published outcome.
+In production the salt is the hash of the first chain block stamped after the round's lock
+(the API's verify view names it: `salt_block`); any node or explorer shows that block.
 This file deliberately shares no code with Ember: it is the independent check.
 """
 

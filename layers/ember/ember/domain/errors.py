@@ -98,6 +98,34 @@ class InvalidMarket(EmberError):
     status = 422
 
 
+class BuybacksHalted(EmberError):
+    """The kill switch is on: no buy-back is sent until an operator turns it off."""
+
+    code = "buybacks_halted"
+    status = 503
+
+
+class PoolPriceDeviates(EmberError):
+    """The pool's spot price is too far from the reference price to swap against it."""
+
+    code = "pool_price_deviates"
+    status = 409
+
+
+class BuybackTooSmall(EmberError):
+    """The spend would buy no token at the reference price: the guard cannot protect it."""
+
+    code = "buyback_too_small"
+    status = 422
+
+
+class NoVenueQuote(EmberError):
+    """No venue (DEX or CEX) quoted any token for the spend."""
+
+    code = "no_venue_quote"
+    status = 503
+
+
 ALL_ERRORS: tuple[type[EmberError], ...] = (
     EmberError,
     InvalidRequest,
@@ -115,4 +143,8 @@ ALL_ERRORS: tuple[type[EmberError], ...] = (
     WithdrawalNotPending,
     MarketNotFound,
     InvalidMarket,
+    BuybacksHalted,
+    PoolPriceDeviates,
+    BuybackTooSmall,
+    NoVenueQuote,
 )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -22,6 +25,10 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from ember.adapters.kafka.events import KafkaEventPublisher
+    from ember.services.buy_back import KillSwitch
+    from ember.services.buyback_ports import Controls
+
+    from .chain_wiring import ChainWiring
 
 
 @dataclass
@@ -53,11 +60,67 @@ class Ember:
                                                  self.settings.kafka_security,
                                                  self.settings.aws_region))
 
+    @cached_property
+    def chain(self) -> ChainWiring:
+        """The buy-back's and burn's chain, DEX, CEX and price adapters, made on first use."""
+        # Imported here: web3 (and ccxt, when a CEX is set) take seconds to import, and the
+        # API never buys or burns.
+        from .chain_wiring import ChainWiring
+
+        return ChainWiring(self.settings, self.db)
+
+    @cached_property
+    def kill_switch(self) -> KillSwitch:
+        """Halts buy-backs and burns: the setting, the operators' switch in the database,
+        and on AWS the SSM parameter EMBER_KILL_SWITCH_PARAMETER (read before each step)."""
+        from ember.adapters.postgres.buybacks import PostgresBuybacks
+        from ember.services.buy_back import KillSwitch
+
+        switches: list[Controls] = [PostgresBuybacks(self.db)]
+        if self.settings.kill_switch_parameter:
+            import boto3
+
+            from ember.adapters.aws.ssm_switch import SsmSwitch
+
+            ssm = boto3.client("ssm", region_name=self.settings.aws_region)
+            switches.append(SsmSwitch(ssm, self.settings.kill_switch_parameter))
+        return KillSwitch(self.settings.buybacks_halted, *switches)
+
     def close(self) -> None:
         publisher = self.__dict__.get("publisher")  # only if it was made
         if publisher is not None:
             publisher.close()
         self.db.close()
+
+
+class SaltsOnFirstUse:
+    """A SaltSource made on its first `salt_for`: web3 loads only in a process that draws.
+
+    The API Lambda builds the same Ember but never resolves a round, so its cold start
+    never pays for web3.
+    """
+
+    def __init__(self, make: Callable[[], SaltSource]) -> None:
+        self._make = make
+        self._source: SaltSource | None = None
+
+    def salt_for(self, round_id: uuid.UUID, now: datetime) -> str | None:
+        if self._source is None:
+            self._source = self._make()
+        return self._source.salt_for(round_id, now)
+
+
+def salt_source(settings: Settings, db: Database) -> SaltSource:
+    """The salts EMBER_SALT_SOURCE names: block hashes from CHAIN_RPC_URL, or the local beacon."""
+    if settings.effective_salt_source != "block-hash":
+        return LocalBeaconSalts(db)
+    rpc_url, confirmations = str(settings.chain_rpc_url), settings.chain_confirmations
+
+    def make() -> SaltSource:
+        from ember.adapters.chain.salts import BlockHashSalts
+
+        return BlockHashSalts.connect(db, rpc_url, confirmations)
+    return SaltsOnFirstUse(make)
 
 
 def build(settings: Settings, *, clock: Clock | None = None,
@@ -66,6 +129,6 @@ def build(settings: Settings, *, clock: Clock | None = None,
     return Ember(
         settings=settings, db=db, clock=clock or SystemClock(), ledger=PostgresLedger(db),
         markets=PostgresMarkets(db), rounds=PostgresRounds(db), bets=PostgresBets(db),
-        salts=salts or LocalBeaconSalts(db), outbox=PostgresOutbox(db),
+        salts=salts or salt_source(settings, db), outbox=PostgresOutbox(db),
         protection=PostgresProtection(db), reads=ReadModels(db),
     )

@@ -1,5 +1,5 @@
 """The `ember` command: the local stack, migrations, markets, the keeper, the outbox relay,
-deposits, the demo.
+deposits, the demo, the chain's contracts.
 
 Results go to stdout, progress and JSON logs to stderr, so `eval "$(ember up)"` works.
 Without DATABASE_URL, every command but up/down/status uses the local stack under
@@ -25,7 +25,7 @@ from rich.table import Table
 
 from ember.domain.errors import EmberError
 from ember.domain.money import CURRENCY, format_major
-from ember.runtime import cli_api, cli_consumers, local_stack
+from ember.runtime import cli_api, cli_chain, cli_consumers, local_stack
 from ember.runtime.bootstrap import Ember
 from ember.runtime.cli_context import (
     config_markets,
@@ -89,8 +89,8 @@ def main() -> None:
 @main.command()
 @root_option
 def up(root: Path) -> None:
-    """Start (or reuse) the local stack, migrate, sync markets; print `export` lines."""
-    urls = local_stack.up(root, log=progress)
+    """Start (or reuse) the local stack and chain, migrate, sync markets; print `export` lines."""
+    urls = local_stack.up(root, log=progress, with_chain=True)
     settings = load_settings(**urls.as_env())
     apply_schema(settings)
     with ember_for(settings) as app:
@@ -285,6 +285,7 @@ def _wide_console() -> Console:
 
 cli_api.register(main, root_option)  # `ember api`, `ember token`
 cli_consumers.register(main, root_option)  # `ember consumers`
+cli_chain.register(main, root_option)  # `ember chain deploy`, `ember chain status`
 
 if __name__ == "__main__":
     main()

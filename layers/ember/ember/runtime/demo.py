@@ -78,7 +78,9 @@ def run_demo(settings: Settings, *, config_markets: list[Market], players: int, 
              console: Console) -> bool:
     """True when the game ran and the audit passed; prints each round and the audit."""
     clock = ManualClock(SystemClock().now())
-    app = build(settings, clock=clock)
+    # The demo moves its own clock ahead of the chain's, so no block would follow a lock in
+    # time: its rounds take the local beacon's salts whatever CHAIN_RPC_URL says.
+    app = build(settings.model_copy(update={"salt_source": "local-beacon"}), clock=clock)
     try:
         app.markets.sync([*config_markets, DEMO_MARKET])  # the file's markets stay active
         clock.set(_start(app))

@@ -6,11 +6,14 @@ A bad value stops the process with the variable's name, e.g.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ember.domain.buyback import BuybackPolicy
 
 
 class SettingsError(RuntimeError):
@@ -74,6 +77,46 @@ class Settings(BaseSettings):
     salt_source: Literal["block-hash", "local-beacon", ""] = Field(
         default="", validation_alias="EMBER_SALT_SOURCE")
 
+    # Buy-back and burn (domain.buyback.BuybackPolicy; amounts in stable minor units).
+    buyback_threshold: int = Field(default=100_000_000, ge=1,
+                                   validation_alias="EMBER_BUYBACK_THRESHOLD")
+    buyback_max_delay_s: int = Field(default=3600, ge=1, validation_alias="EMBER_BUYBACK_MAX_DELAY_S")
+    buyback_per_buy_cap: int = Field(default=1_000_000_000, ge=1,
+                                     validation_alias="EMBER_BUYBACK_PER_BUY_CAP")
+    buyback_daily_cap: int = Field(default=10_000_000_000, ge=1,
+                                   validation_alias="EMBER_BUYBACK_DAILY_CAP")
+    buyback_tranche_size: int = Field(default=500_000_000, ge=1,
+                                      validation_alias="EMBER_BUYBACK_TRANCHE_SIZE")
+    buyback_tranche_interval_s: int = Field(default=300, ge=1,
+                                            validation_alias="EMBER_BUYBACK_TRANCHE_INTERVAL_S")
+    buyback_max_slippage_bps: int = Field(default=100, validation_alias="EMBER_BUYBACK_MAX_SLIPPAGE_BPS")
+    buyback_max_pool_deviation_bps: int = Field(
+        default=200, validation_alias="EMBER_BUYBACK_MAX_POOL_DEVIATION_BPS")
+    # The share of bought tokens burned; the rest goes to the dividend pool.
+    burn_share_bps: int = Field(default=8000, ge=0, le=10000, validation_alias="EMBER_BURN_SHARE_BPS")
+    # The kill switch as a setting (SSM on AWS); the operators' switch is in the database.
+    buybacks_halted: bool = Field(default=False, validation_alias="EMBER_BUYBACKS_HALTED")
+    # On AWS: an SSM parameter read before every buy and burn; anything but `off` halts.
+    kill_switch_parameter: str | None = Field(default=None,
+                                              validation_alias="EMBER_KILL_SWITCH_PARAMETER")
+    # Plan and log each buy-back, write nothing and send nothing.
+    buyback_dry_run: bool = Field(default=False, validation_alias="EMBER_BUYBACK_DRY_RUN")
+    # The buy-back's reference price when no CEX is configured, never read from the DEX
+    # pool: "stable_minor_units/token_wei [source]", e.g. "1/10000000000000 treasury"
+    # (0.10 USDT per token).
+    reference_price: str | None = Field(default=None, validation_alias="EMBER_REFERENCE_PRICE")
+    # The CEX route (ccxt) and the reference price from its ticker; off unless
+    # EMBER_CEX_EXCHANGE is set. EMBER_CEX_BASE_URL points the client at a stand-in.
+    cex_exchange: Literal["binance"] | None = Field(default=None, validation_alias="EMBER_CEX_EXCHANGE")
+    cex_api_key: str | None = Field(default=None, validation_alias="EMBER_CEX_API_KEY")
+    cex_api_secret: SecretStr | None = Field(default=None, validation_alias="EMBER_CEX_API_SECRET")
+    cex_base_url: str | None = Field(default=None, validation_alias="EMBER_CEX_BASE_URL")
+    cex_symbol: str = Field(default="EMBR/USDT", validation_alias="EMBER_CEX_SYMBOL")
+    # The technical wallet's address as whitelisted on the exchange (checked against the
+    # wallet when the chain is wired).
+    cex_withdraw_address: str | None = Field(default=None,
+                                             validation_alias="EMBER_CEX_WITHDRAW_ADDRESS")
+
     @field_validator("database_url")
     @classmethod
     def _postgres(cls, value: str) -> str:
@@ -100,6 +143,53 @@ class Settings(BaseSettings):
             raise ValueError("CHAIN_RPC_URL: is required when EMBER_SALT_SOURCE=block-hash")
         return self
 
+    @model_validator(mode="after")
+    def _buyback(self) -> Settings:
+        try:
+            self.buyback_policy  # noqa: B018 - validates the policy once, at start
+        except ValueError as error:
+            problems = str(error).removeprefix("BuybackPolicy: ").split("; ")
+            raise ValueError("; ".join(_policy_variable(problem) for problem in problems)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _cex(self) -> Settings:
+        if self.reference_price is not None:
+            from fractions import Fraction
+
+            try:
+                price = Fraction(self.reference_price.strip().partition(" ")[0])
+            except (ValueError, ZeroDivisionError):
+                price = Fraction(0)
+            if price <= 0:
+                raise ValueError("EMBER_REFERENCE_PRICE: must be a positive fraction"
+                                 " 'stable_minor_units/token_wei [source]'")
+        if self.cex_exchange is None:
+            return self
+        for field, variable in (("cex_api_key", "EMBER_CEX_API_KEY"),
+                                ("cex_api_secret", "EMBER_CEX_API_SECRET"),
+                                ("cex_withdraw_address", "EMBER_CEX_WITHDRAW_ADDRESS")):
+            if not getattr(self, field):
+                raise ValueError(f"{variable}: is required when EMBER_CEX_EXCHANGE is set")
+        address = str(self.cex_withdraw_address)
+        if len(address) != 42 or not address.startswith("0x") or not _is_hex(address[2:]):
+            raise ValueError("EMBER_CEX_WITHDRAW_ADDRESS: must be a 0x-prefixed 20-byte address")
+        if self.cex_symbol.count("/") != 1:
+            raise ValueError("EMBER_CEX_SYMBOL: must look like 'EMBR/USDT'")
+        return self
+
+    @property
+    def buyback_policy(self) -> BuybackPolicy:
+        """The buy-back policy these settings describe."""
+        return BuybackPolicy(
+            threshold=self.buyback_threshold,
+            max_delay=timedelta(seconds=self.buyback_max_delay_s),
+            per_buy_cap=self.buyback_per_buy_cap, daily_cap=self.buyback_daily_cap,
+            tranche_size=self.buyback_tranche_size,
+            tranche_interval=timedelta(seconds=self.buyback_tranche_interval_s),
+            max_slippage_bps=self.buyback_max_slippage_bps,
+            max_pool_deviation_bps=self.buyback_max_pool_deviation_bps)
+
     @property
     def effective_salt_source(self) -> str:
         """The salt source in use: as set, else block-hash when a chain is configured."""
@@ -122,6 +212,29 @@ class Settings(BaseSettings):
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
+
+
+# BuybackPolicy's field names, as the variables that set them.
+_POLICY_VARIABLES = {
+    "threshold": "EMBER_BUYBACK_THRESHOLD", "max_delay": "EMBER_BUYBACK_MAX_DELAY_S",
+    "per_buy_cap": "EMBER_BUYBACK_PER_BUY_CAP", "daily_cap": "EMBER_BUYBACK_DAILY_CAP",
+    "tranche_size": "EMBER_BUYBACK_TRANCHE_SIZE",
+    "tranche_interval": "EMBER_BUYBACK_TRANCHE_INTERVAL_S",
+    "max_slippage_bps": "EMBER_BUYBACK_MAX_SLIPPAGE_BPS",
+    "max_pool_deviation_bps": "EMBER_BUYBACK_MAX_POOL_DEVIATION_BPS"}
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _policy_variable(problem: str) -> str:
+    """A BuybackPolicy problem ("tranche_size must be ...") with its variable's name."""
+    field, _, rest = problem.partition(" ")
+    variable = _POLICY_VARIABLES.get(field)
+    if not variable:
+        return problem
+    return f"{variable}: " + rest.replace("than max_delay", f"than {_POLICY_VARIABLES['max_delay']}")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -24,6 +24,7 @@ from .authorizer import COGNITO_GROUPS
 from .errors import AuthError
 from .jwks import JwksKeys
 from .principal import Principal, principal_from_claims
+from .verified_tokens import VerifiedTokens
 
 MIN_HS256_SECRET_BYTES = 32
 # Far above any real token (Cognito's are a few KiB); stops parsing megabytes per request.
@@ -56,6 +57,7 @@ class TokenVerifier:
         groups_claim: str = COGNITO_GROUPS,
         leeway_s: int = 30,
         jwks_cache_s: int = 300,
+        verified: VerifiedTokens | None = None,
     ) -> None:
         if (jwks_url is None) == (hs256_secret is None):
             raise ValueError("give exactly one of jwks_url (RS256) or hs256_secret (HS256)")
@@ -71,18 +73,24 @@ class TokenVerifier:
             self._algorithm, self._keys = "HS256", _hs256_secret(hs256_secret)
         else:
             self._algorithm, self._keys = "RS256", JwksKeys(str(jwks_url), cache_s=jwks_cache_s)
+        self._verified = verified or VerifiedTokens()
 
     def verify(self, authorization_header: str | None) -> Principal:
         """The caller named by a valid `Bearer <token>` header; AuthError otherwise,
         AuthUnavailable (503) when the issuer's keys cannot be fetched."""
         token = _bearer_token(authorization_header)
+        known = self._verified.get(token)
+        if known is not None:
+            return known
         header = _unverified_header(token)
         if header.get("alg") != self._algorithm:
             # Checked before any key lookup, so a forged header costs no JWKS fetch.
             raise AuthError("token algorithm not allowed")
         claims = self._decode(token, self._key_for(header))
         self._check_audience(claims)
-        return principal_from_claims(claims, groups_claim=self._groups_claim)
+        principal = principal_from_claims(claims, groups_claim=self._groups_claim)
+        self._verified.put(token, principal, claims["exp"])
+        return principal
 
     def _key_for(self, header: dict[str, Any]) -> bytes | PyJWK:
         """The key that must have signed a token with this header."""

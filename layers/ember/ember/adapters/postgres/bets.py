@@ -21,7 +21,7 @@ from ember.domain.rounds import Round
 
 from . import protection
 from .database import Database
-from .rounds import lock_round
+from .rounds import ROUND_FOR_KEY_SHARE, round_or_not_found
 
 
 @dataclass(frozen=True)
@@ -127,19 +127,24 @@ class PostgresBets:
         other parameters is an IdempotencyConflict.
         """
         digest = request_hash(round_id, outcome, amount)
-        return self.db.run(lambda conn: self._hold(
+        return self.db.run_pipelined(lambda conn: self._hold(
             conn, round_id, player_id, outcome, idempotency_key, digest, decide, now))
 
     def _hold(self, conn: psycopg.Connection, round_id: uuid.UUID, player_id: str,
               outcome: object, key: str, digest: str, decide: Decide, now: datetime) -> HeldBet:
         # KEY SHARE: bets of a round don't block each other, but resolution (FOR UPDATE)
         # waits for bets in flight, and a bet queued behind it sees the round final.
-        round_ = lock_round(conn, round_id, "KEY SHARE")
+        # The three reads go out in one round trip (pipeline); the server still runs them in
+        # order, so the state query's snapshot is taken after both locks are held.
+        round_query = conn.execute(ROUND_FOR_KEY_SHARE, (round_id,))
         account = accounts.player_account(player_id)
-        locked = conn.execute(_LOCK_PLAYER, {"account": account}).fetchone()
+        lock_query = conn.execute(_LOCK_PLAYER, {"account": account})
+        state_query = conn.execute(_PLAYER_STATE, {"player": player_id, "key": key, "now": now,
+                                                   "round_id": round_id})
+        round_ = round_or_not_found(round_query.fetchone(), round_id)
+        locked = lock_query.fetchone()
         balance = locked["balance"] if locked else 0  # never deposited: nothing to bet with
-        state = conn.execute(_PLAYER_STATE, {"player": player_id, "key": key, "now": now,
-                                             "round_id": round_id}).fetchone()
+        state = state_query.fetchone()
         if state["replay"] is not None:
             return _replayed(state["replay"], digest, key)
         has_limits = state["has_limits"]

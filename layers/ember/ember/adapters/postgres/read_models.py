@@ -15,7 +15,9 @@ from .rounds import live_pools
 _PUBLIC_ROUND = """
 SELECT id, market_id, status, open_at, lock_at, close_at, deadline, outcome_count,
        commission_bps, min_bet, max_bet, seed_hash, server_seed, salt, outcome, refund_reason,
-       total_staked, winning_stake, commission, dust, paid_out, refunded, resolved_at
+       total_staked, winning_stake, commission, dust, paid_out, refunded, resolved_at,
+       (SELECT source FROM round_salts WHERE round_id = rounds.id AND rounds.salt IS NOT NULL)
+           AS salt_source
   FROM rounds
 """
 

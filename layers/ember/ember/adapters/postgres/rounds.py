@@ -51,6 +51,15 @@ def lock_round(conn: psycopg.Connection, rid: uuid.UUID, mode: str) -> Round:
     """The round, locked in `mode` ('KEY SHARE' for bets, 'UPDATE' for resolution)."""
     row = conn.execute(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE id = %s FOR {mode}",
                        (rid,)).fetchone()
+    return round_or_not_found(row, rid)
+
+
+# What a bet locks first: bets of a round share it; resolution (FOR UPDATE) waits for them.
+ROUND_FOR_KEY_SHARE = f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE id = %s FOR KEY SHARE"
+
+
+def round_or_not_found(row: dict | None, rid: uuid.UUID) -> Round:
+    """The round of a row just read; RoundNotFound when there was none."""
     if row is None:
         raise RoundNotFound("no such round", round_id=str(rid))
     return round_from_row(row)

@@ -67,6 +67,9 @@ SCHEMAS: dict[str, Any] = {
                          "algorithm": STR, "verified": {"type": ["boolean", "null"]}},
                         {"server_seed": {"type": ["string", "null"]},
                          "salt": {"type": ["string", "null"]}, "outcome": INT_OR_NULL,
+                         # The chain block whose hash is the salt (the first after lock_at);
+                         # null for a salt from another source or not yet published.
+                         "salt_block": INT_OR_NULL,
                          "recomputed_outcome": INT_OR_NULL}),
     "Education": obj({"stake": INT, "payout_if_wins": INT, "multiplier": {"type": "number"},
                       "implied_probability": {"type": "number"},

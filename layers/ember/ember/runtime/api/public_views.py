@@ -61,7 +61,8 @@ def verification(row: dict[str, Any]) -> dict[str, Any]:
     """Everything needed to recompute the outcome, and the recomputation itself."""
     published = {"round_id": str(row["id"]), "outcome_count": row["outcome_count"],
                  "seed_hash": row["seed_hash"], "server_seed": row["server_seed"],
-                 "salt": row["salt"], "outcome": row["outcome"],
+                 "salt": row["salt"], "salt_block": salt_block(row.get("salt_source")),
+                 "outcome": row["outcome"],
                  "algorithm": "outcome = HMAC-SHA256(key=bytes.fromhex(server_seed),"
                               " msg=f'{round_id}:{salt}') as a big-endian integer, rejection"
                               " sampled below the largest multiple of outcome_count"
@@ -74,6 +75,16 @@ def verification(row: dict[str, Any]) -> dict[str, Any]:
                                row["outcome_count"]) if row["salt"] is not None else None)
     return {**published, "seed_matches_hash": seed_ok, "recomputed_outcome": recomputed,
             "verified": seed_ok and recomputed == row["outcome"]}
+
+
+def salt_block(source: str | None) -> int | None:
+    """The chain block whose hash is the salt (source `block-hash:<number>`), else None.
+
+    Anyone can check the salt with eth_getBlockByNumber(<number>): the first block stamped
+    after lock_at.
+    """
+    kind, _, number = (source or "").partition(":")
+    return int(number) if kind == "block-hash" and number.isdigit() else None
 
 
 def parse_id(raw: str, missing: type[EmberError] = RoundNotFound) -> uuid.UUID:

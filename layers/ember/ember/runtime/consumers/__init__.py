@@ -25,7 +25,7 @@ from ember.runtime.settings import SettingsError
 from ..bootstrap import Ember
 from ..entry import current_app
 from ..logging import SERVICE, new_correlation
-from .batch import Effect, Outcome, process_batch
+from .batch import After, Effect, Outcome, process_batch
 from .dead_letters import DeadLetters
 from .registry import Consumer, Registry
 
@@ -33,35 +33,41 @@ LambdaHandler = Callable[[Any, Any], dict[str, Any]]
 
 logger = Logger(service=SERVICE, child=True)
 
-__all__ = ["Consumer", "DeadLetters", "Effect", "LambdaHandler", "Outcome", "Registry",
+__all__ = ["After", "Consumer", "DeadLetters", "Effect", "LambdaHandler", "Outcome", "Registry",
            "batch_handler", "kafka_handler", "process_batch"]
 
 # One per process, like the app: a warm Lambda container reuses the producer.
 _dead_letters: DeadLetters | None = None
 
 
-def kafka_handler(consumer: str, service: Effect) -> LambdaHandler:
+def kafka_handler(consumer: str, service: Effect,
+                  after: Callable[[Ember], object] | None = None) -> LambdaHandler:
     """A Lambda handler `(event, context) -> {"batchItemFailures": [...]}` for an MSK trigger,
-    wired to the process's application (built from the environment on first use)."""
+    wired to the process's application (built from the environment on first use).
+
+    `after(app)`, when given, runs once the batch's records are handled, outside their
+    transactions (see `process_batch`); when it raises, the batch is delivered again.
+    """
 
     def handler(event: Any, context: Any) -> dict[str, Any]:
         app = current_app()  # configures logging first
         new_correlation(logger, getattr(context, "aws_request_id", None))
         return process_batch(event, consumer=consumer, effect=service, db=app.db,
                              dead_letters=_process_dead_letters(app),
-                             max_attempts=app.settings.consumer_max_attempts)
+                             max_attempts=app.settings.consumer_max_attempts,
+                             after=(lambda: after(app)) if after is not None else None)
 
     handler.__name__ = f"{consumer}_handler"
     return handler
 
 
 def batch_handler(consumer: str, service: Effect, *, db: Database, dead_letters: DeadLetters,
-                  max_attempts: int = 3) -> LambdaHandler:
+                  max_attempts: int = 3, after: After | None = None) -> LambdaHandler:
     """The same handler with its collaborators given (tests, the local stack)."""
 
     def handler(event: Any, context: Any) -> dict[str, Any]:
         return process_batch(event, consumer=consumer, effect=service, db=db,
-                             dead_letters=dead_letters, max_attempts=max_attempts)
+                             dead_letters=dead_letters, max_attempts=max_attempts, after=after)
 
     handler.__name__ = f"{consumer}_handler"
     return handler

@@ -32,6 +32,7 @@ from . import msk
 from .dead_letters import DeadLetters, send_dead_letter
 
 Effect = Callable[[psycopg.Connection, EventEnvelope], None]
+After = Callable[[], object]  # runs after the batch's records are handled
 
 logger = Logger(service=SERVICE, child=True)
 
@@ -59,8 +60,15 @@ class Consuming:
 
 
 def process_batch(event: Mapping[str, Any], *, consumer: str, effect: Effect, db: Database,
-                  dead_letters: DeadLetters, max_attempts: int = 3) -> dict[str, Any]:
-    """The partial batch response for an MSK event: the records to deliver again, if any."""
+                  dead_letters: DeadLetters, max_attempts: int = 3,
+                  after: After | None = None) -> dict[str, Any]:
+    """The partial batch response for an MSK event: the records to deliver again, if any.
+
+    `after` runs once every record was handled (even when all were duplicates), outside any
+    transaction: work that cannot sit in one, such as sending chain transactions. When it
+    raises, every record of the batch is reported failed, so the batch comes again; its
+    records are then duplicates and `after` runs again, resuming the work.
+    """
     consuming = Consuming(consumer, effect, db, dead_letters, max_attempts)
     failed: list[msk.KafkaRecord] = []
     outcomes: Counter[Outcome] = Counter()
@@ -70,10 +78,22 @@ def process_batch(event: Mapping[str, Any], *, consumer: str, effect: Effect, db
         outcomes[outcome] += 1
         if outcome is Outcome.RETRY:
             failed.append(record)
+    if after is not None and not _ran_after(after, consumer):
+        failed = list(batch)
     logger.info("kafka_batch_done", extra={
         "consumer": consumer, "records": len(batch),
         "outcomes": {outcome.value: count for outcome, count in outcomes.items()}})
     return msk.batch_response(failed)
+
+
+def _ran_after(after: After, consumer: str) -> bool:
+    """True when the batch's `after` step succeeded; its failure is logged."""
+    try:
+        after()
+    except Exception:
+        logger.exception("kafka_batch_after_failed", extra={"consumer": consumer})
+        return False
+    return True
 
 
 def handle_record(record: msk.KafkaRecord, consuming: Consuming) -> Outcome:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -49,12 +52,36 @@ class Registry:
 
 
 # The deployed consumers (buy_tokens on ember.commission, burn on ember.buybacks) register
-# here once their services exist, so a local host can run a LocalEventSourceMapping for each.
+# here when their function is imported (EMBER_CONSUMER_MODULES=functions/buy_tokens/app.py,
+# functions/burn/app.py), so a local host can run a LocalEventSourceMapping for each.
 consumers = Registry()
 
 
 def load(modules: str) -> Registry:
-    """The registry after importing `modules` (comma-separated), which register consumers."""
+    """The registry after importing `modules` (comma-separated), which register consumers.
+
+    An entry ending in `.py` is a file, e.g. `functions/burn/app.py` (a function's folder is
+    not a package); it is imported once per process, as `ember_function_<folder>`.
+    """
     for name in filter(None, (m.strip() for m in modules.split(","))):
-        importlib.import_module(name)
+        if name.endswith(".py"):
+            _import_file(Path(name))
+        else:
+            importlib.import_module(name)
     return consumers
+
+
+def _import_file(path: Path) -> None:
+    name = f"ember_function_{path.resolve().parent.name}"
+    if name in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import consumer module {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise

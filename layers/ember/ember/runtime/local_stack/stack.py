@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from ember.runtime.local_stack import kafka, postgres, processes, redis, state
+from ember.runtime.local_stack import chain, kafka, postgres, processes, redis, state
 from ember.runtime.local_stack.errors import StackError
 from ember.runtime.local_stack.state import ServiceRecord
 
@@ -18,7 +18,7 @@ DEFAULT_ROOT = Path(".ember")
 
 
 class Service(Protocol):
-    """What each service module provides (postgres, redis, kafka)."""
+    """What each service module provides (postgres, redis, kafka, chain)."""
 
     NAME: str
     ENV_VAR: str
@@ -31,7 +31,11 @@ class Service(Protocol):
 
 
 # Start order; `down` stops them in reverse.
-SERVICES: tuple[Service, ...] = (postgres, redis, kafka)
+SERVICES: tuple[Service, ...] = (postgres, redis, kafka, chain)
+# Started and reported only when asked for (`up(with_chain=True)`, `up_chain`): a Hardhat
+# node takes ~4 s to start, which most commands and test sessions do not need, and a chain
+# in the settings switches the round salts to block hashes.
+ON_DEMAND = frozenset({chain.NAME})
 
 
 @dataclass(frozen=True)
@@ -41,14 +45,18 @@ class StackUrls:
     database_url: str
     redis_url: str
     kafka_bootstrap_servers: str
+    chain_rpc_url: str | None = None  # None: the env names no chain and none was asked for
 
     def as_env(self) -> dict[str, str]:
         """The URLs under the environment variable names the configuration reads."""
-        return {
+        env = {
             postgres.ENV_VAR: self.database_url,
             redis.ENV_VAR: self.redis_url,
             kafka.ENV_VAR: self.kafka_bootstrap_servers,
         }
+        if self.chain_rpc_url is not None:
+            env[chain.ENV_VAR] = self.chain_rpc_url
+        return env
 
 
 @dataclass(frozen=True)
@@ -67,20 +75,49 @@ def _quiet(line: str) -> None:
 
 
 def up(
-    root: Path = DEFAULT_ROOT, env: Mapping[str, str] | None = None, log: Log = _quiet
+    root: Path = DEFAULT_ROOT,
+    env: Mapping[str, str] | None = None,
+    log: Log = _quiet,
+    *,
+    with_chain: bool = False,
 ) -> StackUrls:
     """The URLs of a healthy stack: env-named services as given, the rest embedded and running.
 
-    Idempotent: a recorded healthy service is reused, a dead one restarted (on its old port
-    when that is still free). Safe to call from several processes at once.
+    The chain is included only `with_chain` or when the env names one. Idempotent: a
+    recorded healthy service is reused, a dead one restarted (on its old port when that is
+    still free). Safe to call from several processes at once.
     """
     env = os.environ if env is None else env
+    wanted = {s.NAME for s in SERVICES
+              if with_chain or s.NAME not in ON_DEMAND or env.get(s.ENV_VAR)}
+    urls = _bring_up(root, env, log, wanted)
+    return StackUrls(
+        database_url=urls[postgres.ENV_VAR],
+        redis_url=urls[redis.ENV_VAR],
+        kafka_bootstrap_servers=urls[kafka.ENV_VAR],
+        chain_rpc_url=urls.get(chain.ENV_VAR),
+    )
+
+
+def up_chain(
+    root: Path = DEFAULT_ROOT, env: Mapping[str, str] | None = None, log: Log = _quiet
+) -> str:
+    """The chain's JSON-RPC URL: CHAIN_RPC_URL as given, else an embedded node, running.
+
+    Touches no other service, so it costs only the node's own start (or a health check).
+    """
+    env = os.environ if env is None else env
+    return _bring_up(root, env, log, {chain.NAME})[chain.ENV_VAR]
+
+
+def _bring_up(root: Path, env: Mapping[str, str], log: Log, wanted: set[str]) -> dict[str, str]:
+    """URLs by env var name of the `wanted` services: env-named as given, else started if need be."""
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
     urls: dict[str, str] = {}
     with state.locked(root, log):
         records = state.load(root)
-        for service in SERVICES:
+        for service in (s for s in SERVICES if s.NAME in wanted):
             if env.get(service.ENV_VAR):
                 # Never log the URL itself: it may carry a password.
                 log(f"{service.NAME} from_env var={service.ENV_VAR}")
@@ -90,11 +127,7 @@ def up(
             records[service.NAME] = record
             state.save(root, records)  # after each, so a later failure still leaves it stoppable
             urls[service.ENV_VAR] = record.url
-    return StackUrls(
-        database_url=urls[postgres.ENV_VAR],
-        redis_url=urls[redis.ENV_VAR],
-        kafka_bootstrap_servers=urls[kafka.ENV_VAR],
-    )
+    return urls
 
 
 def down(root: Path = DEFAULT_ROOT, log: Log = _quiet) -> None:
@@ -118,10 +151,17 @@ def down(root: Path = DEFAULT_ROOT, log: Log = _quiet) -> None:
 
 
 def status(root: Path = DEFAULT_ROOT, env: Mapping[str, str] | None = None) -> list[ServiceStatus]:
-    """Each service's source, URL, pid and whether it answers right now."""
+    """Each service's source, URL, pid and whether it answers right now.
+
+    An on-demand service (the chain) is listed only when the env names it or it was started.
+    """
     env = os.environ if env is None else env
     records = state.load(root.resolve())
-    return [_status(service, env, records.get(service.NAME)) for service in SERVICES]
+    return [
+        _status(service, env, records.get(service.NAME))
+        for service in SERVICES
+        if service.NAME not in ON_DEMAND or env.get(service.ENV_VAR) or service.NAME in records
+    ]
 
 
 def _status(
@@ -132,8 +172,13 @@ def _status(
         return ServiceStatus(service.NAME, "env", url, None, service.is_healthy(url))
     if record is None:
         return ServiceStatus(service.NAME, "embedded", None, None, False)
-    healthy = processes.is_running(record.pid, record.started_at) and service.is_healthy(record.url)
+    healthy = _answers(service, record)
     return ServiceStatus(service.NAME, "embedded", record.url, record.pid, healthy)
+
+
+def _answers(service: Service, record: ServiceRecord) -> bool:
+    """True when the recorded process is still ours and the service answers."""
+    return processes.is_running(record.pid, record.started_at) and service.is_healthy(record.url)
 
 
 def _ensure_running(
@@ -141,7 +186,7 @@ def _ensure_running(
 ) -> ServiceRecord:
     """The record of a healthy embedded service: the recorded one if it answers, else a new one."""
     if record is not None:
-        if processes.is_running(record.pid, record.started_at) and service.is_healthy(record.url):
+        if _answers(service, record):
             log(f"{service.NAME} reused url={record.url} pid={record.pid}")
             return record
         log(f"{service.NAME} restarting reason=not_healthy pid={record.pid}")

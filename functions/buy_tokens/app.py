@@ -1,0 +1,32 @@
+"""Kafka (MSK) trigger on ember.commission: buy back the token with the commission pool."""
+
+from ember.adapters.postgres.buybacks import PostgresBuybacks
+from ember.domain.events import COMMISSION_TOPIC
+from ember.runtime.bootstrap import Ember
+from ember.runtime.consumers import kafka_handler
+from ember.runtime.consumers.registry import Consumer, consumers
+from ember.services.buy_back import run_buybacks
+from ember.services.outbox_relay import publish_after_commit
+
+
+def commission_noted(conn, event) -> None:
+    """Nothing to write with the inbox row: settlement already credited the commission pool."""
+
+
+def buy_back(app: Ember) -> dict[str, object]:
+    """After the batch: the buys that are due (chain and CEX work runs outside transactions)."""
+    chain, store = app.chain, PostgresBuybacks(app.db)
+    routes = [route for route in (chain.dex_route, chain.cex_route) if route is not None]
+    run = run_buybacks(store=store, routes=routes, pool_price=chain.pool_price,
+                       prices=chain.price_source,
+                       controls=app.kill_switch,
+                       policy=app.settings.buyback_policy, clock=app.clock,
+                       dry_run=app.settings.buyback_dry_run)
+    publish = publish_after_commit(outbox=app.outbox, publisher=app.publisher)
+    if publish is not None:
+        publish()  # tokens.bought now rather than at the relay's next sweep
+    return run.summary()
+
+
+handler = kafka_handler(consumer="buy_tokens", service=commission_noted, after=buy_back)
+consumers.register(Consumer("buy_tokens", (COMMISSION_TOPIC,), handler))

@@ -1,0 +1,1 @@
+"""Chain adapters: contracts, transactions and their intents (web3)."""

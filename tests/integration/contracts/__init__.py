@@ -1,0 +1,1 @@
+"""Contract tests on web3's in-process EVM."""
