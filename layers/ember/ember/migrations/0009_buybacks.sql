@@ -29,12 +29,16 @@ CREATE TABLE buybacks (
     dry_run           boolean NOT NULL DEFAULT false,
     planned_at        timestamptz NOT NULL,
     tokens_received   numeric(78, 0) CHECK (tokens_received > 0),  -- wei, in the wallet
+    -- What the venue actually took: a CEX fills whole lots, and the change (spend - spent)
+    -- goes back to the commission pool.
+    spent             bigint CHECK (spent > 0 AND spent <= spend),
     tx_hashes         text[],
     client_order_id   text,
     refused_code      text,
     refused_detail    text,
     finished_at       timestamptz,
-    CHECK ((status = 'bought') = (tokens_received IS NOT NULL AND tx_hashes IS NOT NULL)),
+    CHECK ((status = 'bought') = (tokens_received IS NOT NULL AND tx_hashes IS NOT NULL
+                                  AND spent IS NOT NULL)),
     CHECK ((status = 'refused') = (refused_code IS NOT NULL)),
     CHECK ((status = 'planned') = (finished_at IS NULL)),
     CHECK (status = 'refused' OR (venue IS NOT NULL AND min_tokens_out IS NOT NULL)),

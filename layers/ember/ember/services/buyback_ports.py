@@ -25,6 +25,9 @@ class Purchase:
     tokens_received: int  # wei, as the chain shows them arriving in the wallet
     tx_hashes: tuple[str, ...]  # the swap (DEX) or the withdrawal (CEX), 0x-hex
     client_order_id: str | None = None  # CEX only
+    # Stable the venue actually took, when less than the spend (a CEX fills whole lots and
+    # leaves change); None: all of it (a DEX exact-input swap).
+    stable_spent: int | None = None
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ class CexRoute:
         assert withdrawal.tx_id is not None  # wait_withdrawn returns only completed withdrawals
         received = tokens_received(self._arrival(withdrawal.tx_id)["logs"], self.token, self.wallet)
         return Purchase(tokens_received=received, tx_hashes=(withdrawal.tx_id,),
-                        client_order_id=client_id)
+                        client_order_id=client_id, stable_spent=min(fill.quote_spent, spend))
 
     def _place(self, client_id: str, spend: int, min_tokens_out: int) -> None:
         quote = self.venue.quote_buy(spend)

@@ -80,7 +80,7 @@ def price_per_token(stable_per_wei: Fraction) -> str:
 def tokens_bought(row: dict[str, Any], now: datetime) -> events.Event:
     """tokens.bought for a buy-back row that is now bought."""
     reference = Fraction(int(row["reference_num"]), int(row["reference_den"]))
-    received, spend = int(row["tokens_received"]), int(row["spend"])
+    received, spend = int(row["tokens_received"]), int(row["spent"])
     expected = tokens_at_reference(spend, ReferencePrice(reference, row["reference_source"]))
     slippage = slippage_bps(expected, received) if expected > 0 else Fraction(0)
     buyback_id: uuid.UUID = row["id"]
@@ -132,13 +132,20 @@ class PostgresBuybacks:
                 raise ValueError(f"buy-back {buyback_id} is not planned: cannot mark it bought")
             if row["status"] == "bought":
                 return
+            spend = int(row["spend"])
+            spent = spend if purchase.stable_spent is None else purchase.stable_spent
+            if not 0 < spent <= spend:
+                raise ValueError(f"buy-back {buyback_id} spent {spent} of a {spend} spend")
             row = conn.execute(
                 "UPDATE buybacks SET status = 'bought', tokens_received = %s, tx_hashes = %s,"
-                " client_order_id = %s, finished_at = %s WHERE id = %s RETURNING *",
+                " client_order_id = %s, spent = %s, finished_at = %s WHERE id = %s RETURNING *",
                 (purchase.tokens_received, list(purchase.tx_hashes), purchase.client_order_id,
-                 now, buyback_id)).fetchone()
+                 spent, now, buyback_id)).fetchone()
             post(conn, Transfer(transfer_id(buyback_id, "spent"), IN_FLIGHT, SPENT,
-                                int(row["spend"]), "buyback_spent", str(buyback_id)))
+                                spent, "buyback_spent", str(buyback_id)))
+            if spent < spend:  # the venue's change waits in the pool for the next buy
+                post(conn, Transfer(transfer_id(buyback_id, "change"), IN_FLIGHT, accounts.COMMISSION,
+                                    spend - spent, "buyback_change", str(buyback_id)))
             add_token_transfer(conn, transfer_id(buyback_id, "bought"), "market", "wallet",
                                purchase.tokens_received, "bought", buyback_id)
             outbox.add(conn, tokens_bought(row, now))
