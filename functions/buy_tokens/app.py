@@ -2,6 +2,7 @@
 
 from ember.adapters.postgres.buybacks import PostgresBuybacks
 from ember.domain.events import COMMISSION_TOPIC
+from ember.runtime import metrics
 from ember.runtime.bootstrap import Ember
 from ember.runtime.consumers import kafka_handler
 from ember.runtime.consumers.registry import Consumer, consumers
@@ -25,6 +26,10 @@ def buy_back(app: Ember) -> dict[str, object]:
     publish = publish_after_commit(outbox=app.outbox, publisher=app.publisher)
     if publish is not None:
         publish()  # tokens.bought now rather than at the relay's next sweep
+    if run.bought:
+        metrics.count(metrics.BUYBACKS, len(run.bought), result="bought")
+    if run.refused:
+        metrics.count(metrics.BUYBACKS, len(run.refused), result="refused")
     return run.summary()
 
 

@@ -47,24 +47,37 @@ def ember_cli(stack, database_url: str, tmp_path: Path) -> Run:
     return run
 
 
-def test_demo_plays_its_rounds_and_the_audit_passes(ember_cli, sql):
-    result = ember_cli("demo", "--players", "3", "--rounds", "2")
+def _played_rounds(sql) -> list[dict]:
+    """The demo market's rounds that took bets, oldest first."""
+    return sql.execute("SELECT r.id, r.open_at, r.status FROM rounds r"
+                       " WHERE r.market_id = 'demo-rgb-3s'"
+                       " AND EXISTS (SELECT FROM bets b WHERE b.round_id = r.id)"
+                       " ORDER BY r.open_at").fetchall()
+
+
+def test_demo_plays_its_rounds_over_http_and_the_audit_passes(ember_cli, sql, chain_rpc_url):
+    result = ember_cli("demo", "--players", "3", "--rounds", "2", "--speed", "3",
+                       env={"CHAIN_RPC_URL": chain_rpc_url})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "audit passed" in result.stdout
-    assert result.stdout.count("replayed=True") == 2
-    played = sql.execute("SELECT count(*) AS n FROM rounds WHERE market_id = 'demo-rgb-30s'"
-                         " AND status IN ('settled', 'refunded')").fetchone()
-    assert played["n"] == 2
+    assert "2 of 2 replays: Idempotent-Replayed, same bet id" in result.stdout
+    played = _played_rounds(sql)
+    assert len(played) == 2 and {row["status"] for row in played} <= {"settled", "refunded"}
+    assert sql.execute("SELECT count(*) AS n FROM deposits").fetchone()["n"] == 3  # the webhook
     assert ledger_totals(sql) == {"total": 0, "negative": 0, "drift": 0}
 
 
-def test_demo_run_again_continues_after_the_last_round(ember_cli, sql):
-    assert ember_cli("demo", "--players", "2", "--rounds", "1").returncode == 0
-    again = ember_cli("demo", "--players", "2", "--rounds", "1")
+def test_demo_run_again_reuses_the_deployment_and_continues(ember_cli, sql, chain_rpc_url):
+    env = {"CHAIN_RPC_URL": chain_rpc_url}
+    first = ember_cli("demo", "--players", "2", "--rounds", "1", "--speed", "3", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = ember_cli("demo", "--players", "2", "--rounds", "1", "--speed", "3", env=env)
     assert again.returncode == 0, again.stdout + again.stderr
-    opens = sql.execute("SELECT open_at FROM rounds WHERE market_id = 'demo-rgb-30s'"
-                        " AND status IN ('settled', 'refunded') ORDER BY open_at").fetchall()
-    assert len(opens) == 2 and opens[0]["open_at"] < opens[1]["open_at"]
+    assert "reusing deployment" in again.stderr
+    played = _played_rounds(sql)
+    assert len(played) == 2 and played[0]["open_at"] < played[1]["open_at"]
+    # Funded once: the second run finds the players' balances above half the deposit.
+    assert sql.execute("SELECT count(*) AS n FROM deposits").fetchone()["n"] == 2
 
 
 def test_keeper_once_creates_the_upcoming_rounds(ember_cli, sql):
@@ -164,7 +177,7 @@ def test_round_keeper_handler_creates_rounds_from_a_scheduled_event(ember, invok
     assert created >= 2
     assert sql.execute("SELECT count(*) AS n FROM rounds").fetchone()["n"] == created
     done = [line for line in logs if line["message"] == "schedule_job_done"]
-    assert done and done[0]["correlation_id"] == SCHEDULED_EVENT["id"]
+    assert done and done[0]["labels.correlation_id"] == SCHEDULED_EVENT["id"]
 
 
 def test_round_keeper_handler_builds_the_app_once_per_process(ember, invoke_round_keeper):

@@ -105,7 +105,8 @@ def test_the_asyncapi_document_covers_every_topic_event_type_and_schema():
             referenced[message["name"]] = schema["properties"]["type"]["const"]
             assert message["bindings"]["kafka"]["key"], "every event names its key"
     assert all(name == event_type for name, event_type in referenced.items())
-    event_schemas = {name for name in schema_files() if name != "envelope.json"}
+    # burn_report.v1.json describes a finance report (S3, the API), not a Kafka event.
+    event_schemas = {name for name in schema_files() if name not in ("envelope.json", "burn_report.v1.json")}
     assert {f"{t}.v1.json" for t in referenced} == event_schemas
 
 

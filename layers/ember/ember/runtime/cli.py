@@ -25,11 +25,9 @@ from rich.table import Table
 
 from ember.domain.errors import EmberError
 from ember.domain.money import CURRENCY, format_major
-from ember.runtime import cli_api, cli_chain, cli_consumers, local_stack
+from ember.runtime import cli_api, cli_chain, cli_consumers, cli_report, local_stack
 from ember.runtime.bootstrap import Ember
 from ember.runtime.cli_context import (
-    config_markets,
-    configure_logging,
     ember_at,
     ember_for,
     progress,
@@ -260,22 +258,24 @@ def balance(root: Path, player: str) -> None:
 @main.command()
 @root_option
 @click.option("--players", type=click.IntRange(1, 26), default=5, show_default=True)
-@click.option("--rounds", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--rounds", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option("--speed", type=click.FloatRange(0.25, 5.0), default=1.0, show_default=True,
+              help="Round pace: rounds last 10 s at 1, 5 s at 2, 3 s (the shortest) from 3.")
 @click.option("--fresh", is_flag=True,
-              help="Drop and recreate the database DATABASE_URL names (the stack's `ember`).")
-def demo(root: Path, players: int, rounds: int, fresh: bool) -> None:
-    """A scripted game on a hand-moved clock, then an audit of the books; exits 1 if it fails."""
-    from ember.runtime import demo as scenario  # the scenario is only needed here
+              help="Drop and recreate the database DATABASE_URL names (the stack's `ember`)"
+                   " and deploy the contracts afresh.")
+def demo(root: Path, players: int, rounds: int, speed: float, fresh: bool) -> None:
+    """All of Ember on this machine, players betting over HTTP, a live view, then an audit
+    of the books and the chain; exits 1 if the audit fails, 130 when interrupted."""
+    import os
 
-    settings = settings_for(root)
-    configure_logging(settings, quiet=True)
-    if fresh:
-        scenario.recreate_database(settings.database_url)
-        progress("database recreated")
-    apply_schema(settings)
-    passed = scenario.run_demo(settings, config_markets=config_markets(settings),
-                               players=players, rounds=rounds, console=_wide_console())
-    sys.exit(0 if passed else 1)
+    from ember.runtime import demo as scenario  # the demo is only needed here
+    from ember.runtime.logging import configure
+
+    configure(os.environ.get("EMBER_LOG_LEVEL", "WARNING").upper(), stream=sys.stderr)
+    options = scenario.DemoOptions(root=root, players=players, rounds=rounds, speed=speed,
+                                   fresh=fresh)
+    sys.exit(scenario.run_demo(options, _wide_console(), progress))
 
 
 def _wide_console() -> Console:
@@ -286,6 +286,7 @@ def _wide_console() -> Console:
 cli_api.register(main, root_option)  # `ember api`, `ember token`
 cli_consumers.register(main, root_option)  # `ember consumers`
 cli_chain.register(main, root_option)  # `ember chain deploy`, `ember chain status`
+cli_report.register(main, root_option)  # `ember report`
 
 if __name__ == "__main__":
     main()

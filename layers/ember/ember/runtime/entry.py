@@ -16,6 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from . import metrics
 from .bootstrap import Ember, build
 from .logging import SERVICE, configure, new_correlation
 from .settings import load_settings
@@ -59,6 +60,7 @@ def schedule_handler(job: Job) -> LambdaHandler:
             summary = dict(job(app))
         except Exception:
             logger.exception("schedule_job_failed", extra={"job": name})
+            metrics.count(metrics.ERRORS, source="schedule")
             raise  # the scheduler records the failure and retries
         # Nested: summary keys such as "created" would clash with LogRecord attributes.
         logger.info("schedule_job_done", extra={

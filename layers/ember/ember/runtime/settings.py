@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     consumer_modules: str = Field(default="", validation_alias="EMBER_CONSUMER_MODULES")
     consumer_max_attempts: int = Field(default=3, ge=1, le=100,
                                        validation_alias="EMBER_CONSUMER_MAX_ATTEMPTS")
+    # The Lambda handler the Knative HTTP adapter hands CloudEvents to (KafkaSource records,
+    # PingSource ticks) when the path names none: `functions/burn/app.py[:handler]` or a module.
+    handler: str = Field(default="", validation_alias="EMBER_HANDLER")
 
     # Chain (web3). CHAIN_RPC_URL is the JSON-RPC node; `ember up` starts a Hardhat node
     # and sets it when the environment names none.
@@ -116,6 +119,24 @@ class Settings(BaseSettings):
     # wallet when the chain is wired).
     cex_withdraw_address: str | None = Field(default=None,
                                              validation_alias="EMBER_CEX_WITHDRAW_ADDRESS")
+    # Finance burn reports: kept in S3 (EMBER_REPORTS_BUCKET; SSE-KMS with
+    # EMBER_REPORTS_KMS_KEY_ID, else AES256) or, without AWS, under EMBER_REPORTS_DIR.
+    reports_bucket: str | None = Field(default=None, validation_alias="EMBER_REPORTS_BUCKET")
+    reports_kms_key_id: str | None = Field(default=None, validation_alias="EMBER_REPORTS_KMS_KEY_ID")
+    reports_dir: Path | None = Field(default=None, validation_alias="EMBER_REPORTS_DIR")
+    # The periods the scheduled report covers, comma separated: daily, weekly, monthly.
+    report_periods: str = Field(default="weekly", validation_alias="EMBER_REPORT_PERIODS")
+    # How long a presigned download link of GET /v1/finance/reports/{id} stays valid.
+    report_link_ttl_s: int = Field(default=900, ge=1, le=604800,
+                                   validation_alias="EMBER_REPORT_LINK_TTL_S")
+
+    @field_validator("report_periods")
+    @classmethod
+    def _report_periods(cls, value: str) -> str:
+        kinds = [kind.strip() for kind in value.split(",") if kind.strip()]
+        if not kinds or any(kind not in ("daily", "weekly", "monthly") for kind in kinds):
+            raise ValueError("must be a comma-separated list of daily, weekly, monthly")
+        return ",".join(kinds)
 
     @field_validator("database_url")
     @classmethod

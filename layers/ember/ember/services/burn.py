@@ -53,6 +53,8 @@ class BurnRun:
 
     finished: list[uuid.UUID] = field(default_factory=list)
     halted: str | None = None
+    burned: int = 0  # base units burned by this run
+    supply: int | None = None  # total supply after this run's last burn
 
     def summary(self) -> dict[str, Any]:
         return {"burns_finished": len(self.finished), "halted": self.halted}
@@ -70,13 +72,18 @@ def run_burns(*, store: BurnStore, actions: TokenActions, controls: Controls,
         if run.halted:
             logger.warning("burns_halted", extra={"reason": run.halted})
             return run
-        burn_one(pending, store=store, actions=actions, clock=clock)
+        supply = burn_one(pending, store=store, actions=actions, clock=clock)
         run.finished.append(pending.buyback_id)
+        run.burned += pending.burn
+        if supply is not None:
+            run.supply = supply[1]
     return run
 
 
-def burn_one(pending: PendingBurn, *, store: BurnStore, actions: TokenActions, clock: Clock) -> None:
-    """Burns, checks the supply, deposits, and marks the burn done."""
+def burn_one(pending: PendingBurn, *, store: BurnStore, actions: TokenActions,
+             clock: Clock) -> tuple[int, int] | None:
+    """The supply before and after the burn (None when nothing was burned); burns, checks
+    the supply, deposits, and marks the burn done."""
     burned: ChainWrite | None = None
     supply: tuple[int, int] | None = None
     if pending.burn > 0:
@@ -89,6 +96,7 @@ def burn_one(pending: PendingBurn, *, store: BurnStore, actions: TokenActions, c
         "buyback_id": str(pending.buyback_id), "burned": str(pending.burn),
         "dividend": str(pending.dividend), "burn_tx_hash": burned.tx_hash if burned else None,
         "dividend_tx_hash": deposited.tx_hash if deposited else None})
+    return supply
 
 
 def _check_supply(pending: PendingBurn, burned: ChainWrite,

@@ -6,6 +6,7 @@ status changes are conditional updates, and resolution locks the round row.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class KeeperRun:
     opened: int = 0
     locked: int = 0
     resolved: list[ResolvedRound] = field(default_factory=list)
+    settle_seconds: list[float] = field(default_factory=list)  # per resolved round, for metrics
 
 
 def run_keeper(*, markets: Markets, rounds: Rounds, salts: SaltSource, clock: Clock,
@@ -51,9 +53,11 @@ def run_keeper(*, markets: Markets, rounds: Rounds, salts: SaltSource, clock: Cl
     run.opened, run.locked = rounds.advance(now)
     try:
         for rid in rounds.due(now):
+            started = time.perf_counter()
             resolved = resolve_round(rid, rounds=rounds, salts=salts, clock=clock)
             if resolved is not None:
                 run.resolved.append(resolved)
+                run.settle_seconds.append(time.perf_counter() - started)
     finally:
         # Once per pass, not per round: one sweep publishes every round resolved so far,
         # even when a later round failed.

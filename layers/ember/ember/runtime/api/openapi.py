@@ -29,6 +29,7 @@ def error_codes() -> list[str]:
     codes = {c.code for c in classes} | set(LIMIT_ERROR_CODES)
     codes |= {"not_found", "method_not_allowed", "payload_too_large", "bad_request",
               "internal_error", "webhook_not_configured"}
+    codes |= {"report_not_found"}  # finance reports (report_views)
     return sorted(codes)
 
 
@@ -97,6 +98,14 @@ SCHEMAS: dict[str, Any] = {
                        "requested_at": TIME,
                        "finished_at": {"type": ["string", "null"], "format": "date-time"}}),
 }
+
+# Finance burn reports; the report itself is schemas/burn_report.v1.json.
+REPORT_ENTRY = {"id": STR, "kind": {"enum": ["daily", "weekly", "monthly", "custom"]},
+                "from": TIME, "to": TIME}
+SCHEMAS["ReportEntry"] = obj(REPORT_ENTRY)
+SCHEMAS["Report"] = obj({**REPORT_ENTRY, "generated_at": TIME, "reconciled": {"type": "boolean"},
+                         "mismatches": INT, "links": {"type": "object", "additionalProperties": STR}},
+                        {"report": {"type": "object"}})
 
 AMOUNT_IN = {"type": "integer", "minimum": 1}
 LIMITS_IN = {"type": "object", "additionalProperties": False, "minProperties": 1,
@@ -211,6 +220,14 @@ def paths() -> dict[str, Any]:
             params=[path_param("withdrawal_id")], errors=(404, 409))},
         "/v1/finance/ledger": {"get": op("Balances per account kind (finance)", 200, obj({
             "accounts": {"type": "array"}, "total": INT}))},
+        "/v1/finance/reports": {"get": op("Burn reports, newest period first (finance)", 200,
+                                          page_of("ReportEntry"), params=PAGING,
+                                          errors=(422,))},
+        "/v1/finance/reports/{report_id}": {"get": op(
+            "A burn report: figures, a download link per format; ?content=json adds the report"
+            " (finance)", 200, ref("Report"),
+            params=[path_param("report_id"), query("content", {"enum": ["json"]})],
+            errors=(404, 422))},
     }
 
 

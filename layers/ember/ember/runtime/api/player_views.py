@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -14,6 +15,7 @@ from ember.domain.protection import LimitKind, Period, exclusion_end
 from ember.services.cashier import request_withdrawal
 from ember.services.place_bet import PlaceBet, place_bet
 
+from .. import metrics
 from . import context, cursor
 from .endpoint import endpoint
 from .json import parse_object
@@ -39,9 +41,13 @@ def register(app: Chalice) -> None:
         fields = only(body(), {"outcome", "amount"})
         ctx = context.current()
         ctx.limiter.check("bets", principal.subject)
+        started = time.perf_counter()
         placed = place_bet(PlaceBet(principal.subject, parse_id(round_id), fields.get("outcome"),
                                     fields.get("amount"), key),
                            bets=ctx.ember.bets, clock=ctx.ember.clock)
+        metrics.observe(metrics.BET_LATENCY, time.perf_counter() - started)
+        if not placed.replayed:
+            metrics.count(metrics.BETS_PLACED)
         response = {"bet": {"id": placed.bet.id, "round_id": placed.bet.round_id,
                             "outcome": placed.bet.outcome, "amount": placed.bet.amount,
                             "placed_at": placed.bet.placed_at},

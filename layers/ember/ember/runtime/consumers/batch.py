@@ -12,6 +12,7 @@ Each record is handled on its own:
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ from ember.adapters.postgres import inbox
 from ember.adapters.postgres.database import Database
 from ember.domain.envelope import EventEnvelope, parse_envelope
 
+from .. import metrics
 from ..logging import SERVICE
 from . import msk
 from .dead_letters import DeadLetters, send_dead_letter
@@ -83,7 +85,22 @@ def process_batch(event: Mapping[str, Any], *, consumer: str, effect: Effect, db
     logger.info("kafka_batch_done", extra={
         "consumer": consumer, "records": len(batch),
         "outcomes": {outcome.value: count for outcome, count in outcomes.items()}})
+    _measure(consumer, batch, outcomes)
     return msk.batch_response(failed)
+
+
+def _measure(consumer: str, batch: list[msk.KafkaRecord], outcomes: Counter[Outcome]) -> None:
+    for outcome, count in outcomes.items():
+        metrics.count(metrics.KAFKA_RECORDS, count, consumer=consumer, outcome=outcome.value)
+    if outcomes[Outcome.RETRY]:
+        metrics.count(metrics.ERRORS, outcomes[Outcome.RETRY], source="kafka_record")
+    if outcomes[Outcome.DEAD_LETTERED]:
+        metrics.count(metrics.DEAD_LETTERS, outcomes[Outcome.DEAD_LETTERED], consumer=consumer)
+    if batch:
+        # How far behind the consumer runs: the age of the oldest record it was just given.
+        oldest_ms = min(record.timestamp for record in batch)
+        metrics.gauge(metrics.CONSUMER_LAG, max(0.0, time.time() - oldest_ms / 1000),
+                      consumer=consumer)
 
 
 def _ran_after(after: After, consumer: str) -> bool:
@@ -92,6 +109,7 @@ def _ran_after(after: After, consumer: str) -> bool:
         after()
     except Exception:
         logger.exception("kafka_batch_after_failed", extra={"consumer": consumer})
+        metrics.count(metrics.ERRORS, source="kafka_after")
         return False
     return True
 

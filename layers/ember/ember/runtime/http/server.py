@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from ..logging import SERVICE
+from .sinks import EventSinks
 from .wsgi import MAX_BODY_BYTES, make_wsgi_app
 
 if TYPE_CHECKING:
@@ -62,15 +63,17 @@ class HttpServer:
 
 
 def make_server(
-    chalice_app: Chalice,
+    chalice_app: Chalice | None,
     host: str = "127.0.0.1",
     port: int = 8080,
     threads: int = 8,
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
+    sinks: EventSinks | None = None,
     **waitress_options: Any,
 ) -> HttpServer:
-    """A bound, not yet running server for `chalice_app`; port 0 binds a free port.
+    """A bound, not yet running server for `chalice_app` (and `sinks`, Knative's CloudEvents);
+    port 0 binds a free port.
 
     `waitress_options` go to waitress as they are (e.g. `trusted_proxy` behind a proxy).
     """
@@ -85,13 +88,13 @@ def make_server(
         **waitress_options,
     }
     socket_map: dict[int, Any] = {}
-    app = make_wsgi_app(chalice_app, max_body_bytes=max_body_bytes)
+    app = make_wsgi_app(chalice_app, max_body_bytes=max_body_bytes, sinks=sinks)
     server = create_server(app, map=socket_map, host=host, port=port, threads=threads, **options)
     return HttpServer(server, socket_map)
 
 
 def serve(
-    chalice_app: Chalice,
+    chalice_app: Chalice | None,
     host: str = "127.0.0.1",
     port: int = 8080,
     threads: int = 8,

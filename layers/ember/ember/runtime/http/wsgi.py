@@ -1,4 +1,8 @@
-"""A WSGI application that serves a Chalice app as API Gateway's REST proxy would."""
+"""A WSGI application that serves a Chalice app as API Gateway's REST proxy would.
+
+The same process also answers `GET /metrics` (Prometheus text format) and, given `sinks`,
+Knative KafkaSource and PingSource CloudEvents (see `sinks`).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,14 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from aws_lambda_powertools import Logger
 
+from .. import metrics
 from ..logging import SERVICE
-from .environ import raw_path, read_request
+from .environ import headers, raw_path, read_body, read_request
 from .events import LambdaContext, rest_event
 from .problems import Rejected, Reply, internal_error, method_not_allowed, not_found, rejected
 from .responses import from_lambda_response
 from .routes import RouteMatch, RouteTable
+from .sinks import EventSinks, LambdaHandler, deliver
 
 if TYPE_CHECKING:
     from chalice import Chalice
@@ -25,13 +31,16 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 1024 * 1024
 # API Gateway gives up on an integration after 29 s; the app sees the same deadline.
 DEFAULT_TIMEOUT_SECONDS = 29.0
+METRICS_PATH = "/metrics"
 
 logger = Logger(service=SERVICE, child=True)
 
 
 def make_wsgi_app(
-    chalice_app: Chalice,
+    chalice_app: Chalice | None,
     *,
+    sinks: EventSinks | None = None,
+    metrics_path: str | None = METRICS_PATH,
     max_body_bytes: int = MAX_BODY_BYTES,
     function_name: str = "api",
     stage: str = "api",
@@ -39,22 +48,28 @@ def make_wsgi_app(
 ) -> WSGIApplication:
     """A WSGI callable that hands each request to `chalice_app` as a Lambda proxy event.
 
-    Routes are read now: a route registered after this call is not served.
+    Routes are read now: a route registered after this call is not served. Without a Chalice
+    app (an event sink only) every other request is a 404. `metrics_path` None: no metrics.
     """
-    return _ChaliceAdapter(chalice_app, max_body_bytes, function_name, stage, timeout_seconds)
+    return _ChaliceAdapter(chalice_app, max_body_bytes, function_name, stage, timeout_seconds,
+                           sinks, metrics_path)
 
 
 class _ChaliceAdapter:
     def __init__(
         self,
-        chalice_app: Chalice,
+        chalice_app: Chalice | None,
         max_body_bytes: int,
         function_name: str,
         stage: str,
         timeout_seconds: float,
+        sinks: EventSinks | None = None,
+        metrics_path: str | None = METRICS_PATH,
     ) -> None:
         self._app = chalice_app
-        self._routes = RouteTable(chalice_app.routes)
+        self._routes = RouteTable(chalice_app.routes if chalice_app is not None else {})
+        self._sinks = sinks
+        self._metrics_path = metrics_path
         self._max_body_bytes = max_body_bytes
         self._function_name = function_name
         self._stage = stage
@@ -84,18 +99,26 @@ class _ChaliceAdapter:
                 "http_request_failed",
                 extra={"request_id": request_id, "method": environ.get("REQUEST_METHOD")},
             )
+            metrics.count(metrics.ERRORS, source="http")
             return internal_error()
 
     def _invoke(self, environ: WSGIEnvironment, request_id: str) -> Reply:
         path = raw_path(environ)
+        method = environ["REQUEST_METHOD"].upper()
+        sinks = self._sinks
+        if sinks is not None and method == "POST" and sinks.claims(path, _has_cloud_event(environ)):
+            return deliver(sinks, path, headers(environ), read_body(environ, self._max_body_bytes),
+                           lambda handler, event: self._invoke_handler(handler, event, request_id))
         route = self._routes.match(path)
+        if route is None and method == "GET" and path == self._metrics_path:
+            return _metrics_reply()
         if route is None:
             return not_found()
-        method = environ["REQUEST_METHOD"].upper()
         if method not in route.views:
             if method == "OPTIONS" and (preflight := _cors_preflight(route)) is not None:
                 return preflight
             return method_not_allowed(sorted(route.views))
+        assert self._app is not None  # a route matched, so there is an app
         request = read_request(environ, path, self._max_body_bytes)
         event = rest_event(
             request,
@@ -105,11 +128,30 @@ class _ChaliceAdapter:
             stage=self._stage,
             binary_types=self._app.api.binary_types,
         )
+        response: Any = self._invoke_handler(self._app, event, request_id)
+        reply = from_lambda_response(response)
+        if reply.status >= 500:
+            metrics.count(metrics.ERRORS, source="http")
+        return reply
+
+    def _invoke_handler(self, handler: LambdaHandler, event: dict[str, Any], request_id: str) -> Any:
         with self._invocation:
             deadline = time.monotonic() + self._timeout_seconds
             context = LambdaContext(request_id, self._function_name, deadline)
-            response: Any = self._app(event, context)
-        return from_lambda_response(response)
+            return handler(event, context)
+
+
+def _has_cloud_event(environ: WSGIEnvironment) -> bool:
+    content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+    return "HTTP_CE_TYPE" in environ or content_type == "application/cloudevents+json"
+
+
+def _metrics_reply() -> Reply:
+    backend = metrics.backend()
+    if not isinstance(backend, metrics.PrometheusMetrics):
+        return not_found()
+    body, content_type = backend.exposition()
+    return Reply(200, [("Content-Type", content_type)], body)
 
 
 def _cors_preflight(route: RouteMatch) -> Reply | None:

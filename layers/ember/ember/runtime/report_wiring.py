@@ -1,0 +1,65 @@
+"""The burn report's collaborators, wired from the settings: where reports are kept, the
+ledger's and the chain's reads, and the renderers.
+
+    written = publish_report(app, period)          # the scheduled function and `ember report`
+    storage = report_storage(app.settings)         # the API: no web3 is imported for it
+
+boto3 loads only when a bucket is configured, web3 only when the chain is read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ember.adapters.postgres.report_reads import PostgresReportReads
+from ember.adapters.reports.storage import LocalReportStorage, ReportStorage, S3ReportStorage
+from ember.domain.burn_report import Period
+from ember.services.burn_report import ChainReads, WrittenReport, publish_burn_report
+
+from .bootstrap import Ember
+from .settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from ember.adapters.chain.report_reads import ChainReportReads
+
+_RPC_TIMEOUT_S = 30
+
+
+def report_storage(settings: Settings, *, s3: Any = None) -> ReportStorage:
+    """S3 when EMBER_REPORTS_BUCKET is set, else the directory EMBER_REPORTS_DIR."""
+    if settings.reports_bucket:
+        if s3 is None:
+            import boto3  # only where reports are read or written
+
+            s3 = boto3.client("s3", region_name=settings.aws_region)
+        return S3ReportStorage(s3, settings.reports_bucket, kms_key_id=settings.reports_kms_key_id)
+    if settings.reports_dir is not None:
+        return LocalReportStorage(settings.reports_dir)
+    raise SettingsError("invalid setting EMBER_REPORTS_BUCKET: is required for burn reports"
+                        " (or EMBER_REPORTS_DIR for runs without AWS)")
+
+
+def chain_report_reads(settings: Settings) -> ChainReportReads:
+    """Supply, blocks and events of the deployment in EMBER_DEPLOYMENT_FILE on CHAIN_RPC_URL."""
+    if not settings.chain_rpc_url:
+        raise SettingsError("invalid setting CHAIN_RPC_URL: is required for burn reports")
+    from web3 import Web3
+
+    from ember.adapters.chain.deployment import Deployment
+    from ember.adapters.chain.report_reads import ChainReportReads
+
+    w3 = Web3(Web3.HTTPProvider(settings.chain_rpc_url, request_kwargs={"timeout": _RPC_TIMEOUT_S}))
+    return ChainReportReads.from_deployment(w3, Deployment.load(settings.deployment_file))
+
+
+def publish_report(app: Ember, period: Period, *, storage: ReportStorage | None = None,
+                   chain: ChainReads | None = None) -> WrittenReport:
+    """The report of `period`, built, rendered in every format and stored."""
+    from ember.adapters.reports.document import report_document
+    from ember.adapters.reports.renderers import render_all
+
+    return publish_burn_report(
+        period, ledger=PostgresReportReads(app.db),
+        chain=chain if chain is not None else chain_report_reads(app.settings),
+        to_document=report_document, render=render_all,
+        storage=storage if storage is not None else report_storage(app.settings), clock=app.clock)
