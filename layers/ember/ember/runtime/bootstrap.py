@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
 
 from ember.adapters.postgres.bets import PostgresBets
 from ember.adapters.postgres.database import Database
@@ -59,6 +61,19 @@ class Ember:
         return KafkaEventPublisher(client_config(self.settings.kafka_bootstrap_servers,
                                                  self.settings.kafka_security,
                                                  self.settings.aws_region))
+
+    @cached_property
+    def redis_password(self) -> SecretStr | None:
+        """The Redis AUTH token from Secrets Manager (EMBER_REDIS_AUTH_SECRET_ID), read once,
+        on first use (the API: at start, with its rate limiter); None without the setting, the
+        password then being REDIS_URL's, if any. Every Redis client of the process uses it."""
+        secret_id = self.settings.redis_auth_secret_id
+        if not secret_id:
+            return None
+        from ember.adapters.aws.credentials import read_secret
+
+        return SecretStr(read_secret(secret_id, variable="EMBER_REDIS_AUTH_SECRET_ID",
+                                     region=self.settings.aws_region))
 
     @cached_property
     def chain(self) -> ChainWiring:
@@ -123,9 +138,21 @@ def salt_source(settings: Settings, db: Database) -> SaltSource:
     return SaltsOnFirstUse(make)
 
 
+def database(settings: Settings, **options: Any) -> Database:
+    """The pool DATABASE_URL names; with EMBER_DATABASE_AUTH=iam each new connection's
+    password is a fresh RDS IAM auth token (and TLS is required)."""
+    connect_kwargs = None
+    if settings.database_auth == "iam":
+        from ember.adapters.aws.credentials import RdsIamAuth
+
+        connect_kwargs = RdsIamAuth.from_url(settings.database_url, region=settings.aws_region)
+    return Database(settings.database_url, connect_kwargs=connect_kwargs,
+                    **{"max_size": settings.db_pool_size, **options})
+
+
 def build(settings: Settings, *, clock: Clock | None = None,
           salts: SaltSource | None = None) -> Ember:
-    db = Database(settings.database_url, max_size=settings.db_pool_size)
+    db = database(settings)
     return Ember(
         settings=settings, db=db, clock=clock or SystemClock(), ledger=PostgresLedger(db),
         markets=PostgresMarkets(db), rounds=PostgresRounds(db), bets=PostgresBets(db),

@@ -91,12 +91,32 @@ class ChainWiring:
             return None
         from ember.adapters.exchange.ccxt_venue import CexVenue, binance_exchange
 
-        assert settings.cex_api_key and settings.cex_api_secret  # validated with the settings
-        exchange = binance_exchange(settings.cex_api_key, settings.cex_api_secret.get_secret_value(),
-                                    base_url=settings.cex_base_url)
+        api_key, api_secret = self.cex_credentials()
+        exchange = binance_exchange(api_key, api_secret, base_url=settings.cex_base_url)
         base, quote = settings.cex_symbol.split("/")
         return CexVenue(exchange, symbol=settings.cex_symbol,
                         decimals={base: TOKEN_DECIMALS, quote: STABLE_DECIMALS})
+
+    def cex_credentials(self) -> tuple[str, str]:
+        """The exchange's API key and secret: from Secrets Manager when
+        EMBER_CEX_API_KEY_SECRET_ID / EMBER_CEX_API_SECRET_SECRET_ID name them, else
+        EMBER_CEX_API_KEY / EMBER_CEX_API_SECRET (the settings allow one of each pair)."""
+        settings = self.settings
+        key = settings.cex_api_key
+        secret = settings.cex_api_secret.get_secret_value() if settings.cex_api_secret else None
+        if settings.cex_api_key_secret_id or settings.cex_api_secret_secret_id:
+            from ember.adapters.aws.credentials import read_secret
+
+            client = self._aws.client("secretsmanager") if self._aws is not None else None
+            if settings.cex_api_key_secret_id:
+                key = read_secret(settings.cex_api_key_secret_id, variable="EMBER_CEX_API_KEY_SECRET_ID",
+                                  region=settings.aws_region, client=client)
+            if settings.cex_api_secret_secret_id:
+                secret = read_secret(settings.cex_api_secret_secret_id,
+                                     variable="EMBER_CEX_API_SECRET_SECRET_ID",
+                                     region=settings.aws_region, client=client)
+        assert key and secret  # validated with the settings
+        return key, secret
 
     @cached_property
     def cex_route(self) -> CexRoute | None:

@@ -24,7 +24,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     database_url: str = Field(validation_alias="DATABASE_URL")
+    # "password" (the password, if any, is in DATABASE_URL) or "iam": each new connection
+    # authenticates with a fresh RDS IAM auth token (RDS Proxy with IAM auth; TLS).
+    database_auth: Literal["password", "iam"] = Field(default="password",
+                                                      validation_alias="EMBER_DATABASE_AUTH")
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    # The Redis AUTH token's secret in Secrets Manager (ElastiCache, rediss://), read once.
+    redis_auth_secret_id: str | None = Field(default=None,
+                                             validation_alias="EMBER_REDIS_AUTH_SECRET_ID")
     kafka_bootstrap_servers: str | None = Field(default=None,
                                                 validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     # "plaintext" locally; "msk_iam": TLS + SASL/OAUTHBEARER tokens from the MSK IAM signer.
@@ -113,6 +120,11 @@ class Settings(BaseSettings):
     cex_exchange: Literal["binance"] | None = Field(default=None, validation_alias="EMBER_CEX_EXCHANGE")
     cex_api_key: str | None = Field(default=None, validation_alias="EMBER_CEX_API_KEY")
     cex_api_secret: SecretStr | None = Field(default=None, validation_alias="EMBER_CEX_API_SECRET")
+    # On AWS the key and secret come from Secrets Manager instead: these name the secrets.
+    cex_api_key_secret_id: str | None = Field(default=None,
+                                              validation_alias="EMBER_CEX_API_KEY_SECRET_ID")
+    cex_api_secret_secret_id: str | None = Field(default=None,
+                                                 validation_alias="EMBER_CEX_API_SECRET_SECRET_ID")
     cex_base_url: str | None = Field(default=None, validation_alias="EMBER_CEX_BASE_URL")
     cex_symbol: str = Field(default="EMBR/USDT", validation_alias="EMBER_CEX_SYMBOL")
     # The technical wallet's address as whitelisted on the exchange (checked against the
@@ -190,13 +202,51 @@ class Settings(BaseSettings):
         for field, variable in (("cex_api_key", "EMBER_CEX_API_KEY"),
                                 ("cex_api_secret", "EMBER_CEX_API_SECRET"),
                                 ("cex_withdraw_address", "EMBER_CEX_WITHDRAW_ADDRESS")):
-            if not getattr(self, field):
-                raise ValueError(f"{variable}: is required when EMBER_CEX_EXCHANGE is set")
+            if not getattr(self, field) and not getattr(self, f"{field}_secret_id", None):
+                by_secret = f" (or {variable}_SECRET_ID)" if field != "cex_withdraw_address" else ""
+                raise ValueError(f"{variable}: is required{by_secret} when EMBER_CEX_EXCHANGE is set")
         address = str(self.cex_withdraw_address)
         if len(address) != 42 or not address.startswith("0x") or not _is_hex(address[2:]):
             raise ValueError("EMBER_CEX_WITHDRAW_ADDRESS: must be a 0x-prefixed 20-byte address")
         if self.cex_symbol.count("/") != 1:
             raise ValueError("EMBER_CEX_SYMBOL: must look like 'EMBR/USDT'")
+        return self
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Settings:
+        # A value and the secret holding it: which one counts would be a guess.
+        for value, secret_id, variable in (
+                (self.cex_api_key, self.cex_api_key_secret_id, "EMBER_CEX_API_KEY"),
+                (self.cex_api_secret, self.cex_api_secret_secret_id, "EMBER_CEX_API_SECRET")):
+            if value and secret_id:
+                raise ValueError(f"{variable} and {variable}_SECRET_ID: set one, not both")
+        if self.redis_auth_secret_id:
+            from urllib.parse import urlsplit
+
+            if not self.redis_url:
+                raise ValueError("REDIS_URL: is required when EMBER_REDIS_AUTH_SECRET_ID is set")
+            if not self.redis_url.startswith("rediss://"):
+                raise ValueError("REDIS_URL: must be a rediss:// (TLS) URL when"
+                                 " EMBER_REDIS_AUTH_SECRET_ID is set: the token must not travel in clear")
+            if urlsplit(self.redis_url).password:
+                raise ValueError("REDIS_URL and EMBER_REDIS_AUTH_SECRET_ID: both set a Redis"
+                                 " password; set one, not both")
+        if self.database_auth == "iam":
+            from psycopg.conninfo import conninfo_to_dict
+
+            try:
+                params = conninfo_to_dict(self.database_url)
+            except Exception:
+                raise ValueError("DATABASE_URL: is not a valid PostgreSQL URL") from None
+            if not params.get("user") or not params.get("host"):
+                raise ValueError("DATABASE_URL: must name a user and a host when"
+                                 " EMBER_DATABASE_AUTH=iam")
+            if params.get("password"):
+                raise ValueError("DATABASE_URL and EMBER_DATABASE_AUTH=iam: the URL has a password;"
+                                 " with IAM auth each connection's password is an IAM token")
+            if str(params.get("sslmode") or "require") not in ("require", "verify-ca", "verify-full"):
+                raise ValueError("DATABASE_URL: sslmode must be require, verify-ca or verify-full"
+                                 " when EMBER_DATABASE_AUTH=iam")
         return self
 
     @property

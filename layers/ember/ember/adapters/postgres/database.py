@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors
@@ -27,11 +27,21 @@ _retryable = retry(
 class Database:
     """A connection pool handing out one transaction per unit of work."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, name: str = "ember"):
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, name: str = "ember",
+                 connect_kwargs: Callable[[], dict[str, Any]] | None = None, open: bool = True):
+        """`connect_kwargs`, when given, is called for each new connection and its result
+        added to that connection's parameters (e.g. a fresh IAM token as its password)."""
         self.url = url
+        fixed: dict[str, Any] = {"row_factory": dict_row, "autocommit": False}
+        kwargs: dict[str, Any] | Callable[[], dict[str, Any]] = fixed
+        if connect_kwargs is not None:
+            extra = connect_kwargs
+
+            def per_connection() -> dict[str, Any]:
+                return {**fixed, **extra()}
+            kwargs = per_connection
         self.pool = ConnectionPool(
-            url, min_size=min_size, max_size=max_size, name=name, open=True,
-            kwargs={"row_factory": dict_row, "autocommit": False},
+            url, min_size=min_size, max_size=max_size, name=name, open=open, kwargs=kwargs,
         )
 
     @_retryable

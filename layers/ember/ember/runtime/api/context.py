@@ -54,10 +54,17 @@ def api_context(ember: Ember) -> ApiContext:
     return ApiContext(
         ember=ember, reads=ember.reads, protection=ember.protection,
         authenticate=authenticator(settings),
-        limiter=RateLimiter(settings.redis_url, settings.bet_rate_limit),
+        limiter=rate_limiter(ember),
         webhook_secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret
         else None,
     )
+
+
+def rate_limiter(ember: Ember) -> RateLimiter:
+    """The bet rate limiter on REDIS_URL, with the AUTH token EMBER_REDIS_AUTH_SECRET_ID names."""
+    settings, password = ember.settings, ember.redis_password
+    return RateLimiter(settings.redis_url, settings.bet_rate_limit,
+                       password=password.get_secret_value() if password else None)
 
 
 def authenticator(settings: Settings) -> Authenticate:

@@ -30,6 +30,8 @@ def error_codes() -> list[str]:
     codes |= {"not_found", "method_not_allowed", "payload_too_large", "bad_request",
               "internal_error", "webhook_not_configured"}
     codes |= {"report_not_found"}  # finance reports (report_views)
+    # CloudEvent deliveries the same server takes on Knative (runtime/http/sinks.py).
+    codes |= {"unsupported_event", "record_failed"}
     return sorted(codes)
 
 

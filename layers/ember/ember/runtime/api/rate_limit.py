@@ -26,7 +26,8 @@ class RateLimited(EmberError):
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str | None, rate: str) -> None:
+    def __init__(self, redis_url: str | None, rate: str, *, password: str | None = None) -> None:
+        """`password`: the Redis AUTH token when it is not in the URL (EMBER_REDIS_AUTH_SECRET_ID)."""
         from limits import parse
         from limits.storage import storage_from_string
         from limits.strategies import FixedWindowRateLimiter
@@ -35,8 +36,9 @@ class RateLimiter:
         self.unavailable = 0
         self.limiter = None
         if redis_url:
+            auth = {"password": password} if password else {}
             storage = storage_from_string(redis_url, socket_timeout=0.2,
-                                          socket_connect_timeout=0.2)
+                                          socket_connect_timeout=0.2, **auth)
             self.limiter = FixedWindowRateLimiter(storage)
 
     def check(self, scope: str, player_id: str) -> None:

@@ -16,7 +16,7 @@ from ember.domain.markets import Market
 
 from .client import Api, Reply
 from .market import DEPOSIT, USDT
-from .rounds import OpenRound, RoundSchedule
+from .rounds import PlayedRound, RoundSchedule
 
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 STRATEGIES = ("flat", "proportional", "martingale")
@@ -98,25 +98,26 @@ class PlayerLoop:
         self.rng = random.Random()
 
     def run(self) -> None:
-        previous: OpenRound | None = None
+        previous: PlayedRound | None = None
         for number in range(1, self.schedule.wanted + 1):
             round_ = self.schedule.next_round(number)
-            if round_ is None:
+            if round_ is None or self.stop.wait(max(0.0, round_.open_at - time.time())):
                 return
             self._update_streak(previous)
             self._play(round_)
             previous = round_
 
-    def _play(self, round_: OpenRound) -> None:
+    def _play(self, round_: PlayedRound) -> None:
         count = self.rng.randint(1, 3)
-        window = max(0.0, round_.lock_at - _LOCK_MARGIN_S - time.time())
-        moments = sorted(time.time() + self.rng.uniform(0, window) for _ in range(count))
+        start = max(time.time(), round_.open_at)
+        window = max(0.0, round_.lock_at - _LOCK_MARGIN_S - start)
+        moments = sorted(start + self.rng.uniform(0, window) for _ in range(count))
         for index, moment in enumerate(moments):
             if self.stop.wait(max(0.0, moment - time.time())):
                 return
             self._bet(round_, replay=self.replays and index == 0)
 
-    def _bet(self, round_: OpenRound, *, replay: bool) -> None:
+    def _bet(self, round_: PlayedRound, *, replay: bool) -> None:
         me = self.api.call("GET", "/v1/me", token=self.player.token)
         if not me.ok:
             self.tally.failed("GET /v1/me", me)
@@ -144,7 +145,7 @@ class PlayerLoop:
                 self.tally.replays += 1
                 self.tally.replays_ok += int(same)
 
-    def _update_streak(self, previous: OpenRound | None) -> None:
+    def _update_streak(self, previous: PlayedRound | None) -> None:
         """Lost the previous round (returned less than staked): one more in the losing streak."""
         if previous is None or self.player.strategy != "martingale":
             return

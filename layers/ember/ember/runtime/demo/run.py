@@ -123,7 +123,7 @@ def _watch(console: Console, stack: DemoStack, services: Services, game: Game, c
         with LiveView(console, title) as view:
             while True:
                 now = reader.read(services.dead())
-                played = len(game.schedule.played)
+                played = game.schedule.opened()
                 resolved = now.settled + now.refunded >= options.rounds
                 phase = ("betting" if game.betting() else
                          "settling" if not resolved else "buy-back and burn")
