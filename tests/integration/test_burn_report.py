@@ -1,7 +1,12 @@
 """Finance burn reports (issue #7) on real data: rounds settled with commission, the real
 buy-back and burn services on the Hardhat node; every figure of the report recomputed here
 from the ledger tables and from the chain by other means; an injected ledger-only burn
-flagged in every format; S3 through moto; the finance API routes and their roles."""
+flagged in every format; S3 through moto; the finance API routes and their roles.
+
+The story (~45 s on the wall clock and the chain) is told once for the module, on a database
+of its own (`story`, `story_sql`), read-only once told. The one test that writes rows (the
+injected ledger-only burn) runs on its own copy of that database (`own_story`, `own_sql`);
+reports go to each test's own directory or moto bucket."""
 
 from __future__ import annotations
 
@@ -11,13 +16,16 @@ import json
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from importlib import resources
 from typing import Any
 
 import jsonschema
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from ember.adapters.reports.renderers import render_all
 from ember.adapters.reports.storage import LocalReportStorage, S3ReportStorage
@@ -25,7 +33,14 @@ from ember.domain.burn_report import CUSTOM, Period
 from ember.runtime.report_wiring import publish_report
 from tests.conftest import ROOT
 from tests.e2e.buyback_stack import PLAN
-from tests.integration.report_fixtures import ROUND_COMMISSION, Story, tell_story
+from tests.integration.report_fixtures import (
+    ROUND_COMMISSION,
+    Story,
+    Told,
+    app_on,
+    clone_database,
+    tell_story_once,
+)
 from tests.support import make_token
 
 pytestmark = pytest.mark.integration
@@ -41,9 +56,48 @@ def validate(document: dict) -> None:
         json.loads(json.dumps(document)))
 
 
+@pytest.fixture(scope="module")
+def told(chain_rpc_url, databases, stack, tmp_path_factory) -> Iterator[Told]:
+    """The story, told once for the module on a fresh database of its own."""
+    yield from tell_story_once(chain_rpc_url, databases, stack, tmp_path_factory.mktemp("story"))
+
+
+@pytest.fixture(scope="module")
+def story(told) -> Story:
+    """The module's story; its database is read-only (a test that writes uses `own_story`)."""
+    return told.story
+
+
+@pytest.fixture(scope="module")
+def story_sql(story) -> Iterator[psycopg.Connection]:
+    """A raw autocommit connection to the story's database, for reading what it holds."""
+    with psycopg.connect(story.app.settings.database_url, autocommit=True,
+                         row_factory=dict_row) as conn:
+        yield conn
+
+
 @pytest.fixture
-def story(chain_rpc_url, database_url, stack, tmp_path) -> Iterator[Story]:
-    yield from tell_story(chain_rpc_url, database_url, stack, tmp_path)
+def own_database_url(told, databases) -> Iterator[str]:
+    """This test's own copy of the story's database, as the story left it."""
+    url = clone_database(databases, told.pristine_url)
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def own_story(told, own_database_url, tmp_path) -> Iterator[Story]:
+    """The story with an app of its own on `own_database_url`: for tests that write rows."""
+    app = app_on(told.story.app.settings, database_url=own_database_url,
+                 reports_dir=tmp_path / "reports")
+    yield replace(told.story, app=app, buybacks=list(told.story.buybacks))
+    app.close()
+
+
+@pytest.fixture
+def own_sql(own_database_url) -> Iterator[psycopg.Connection]:
+    """A raw autocommit connection to this test's own copy of the story's database."""
+    with psycopg.connect(own_database_url, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
 
 
 # --- independent recomputation -----------------------------------------------------------
@@ -152,13 +206,14 @@ def assert_every_figure(document: dict, sql, story: Story, start: datetime, end:
 
 # --- the report, reconciled --------------------------------------------------------------
 
-def test_the_second_half_reconciles_and_every_figure_matches_ledger_and_chain(story, sql, tmp_path):
+def test_the_second_half_reconciles_and_every_figure_matches_ledger_and_chain(story, story_sql,
+                                                                              tmp_path):
     document = report_for(story, story.middle, story.ended, tmp_path)
     validate(document)
 
     assert document["reconciliation"]["mismatches"] == []
     assert document["reconciliation"]["reconciled"] is True
-    assert_every_figure(document, sql, story, story.middle, story.ended)
+    assert_every_figure(document, story_sql, story, story.middle, story.ended)
     assert document["rounds"]["settled"] == 2
     assert document["commission"]["accrued"] == 2 * ROUND_COMMISSION
     assert document["commission"]["pool_closing"] == ROUND_COMMISSION  # round 3's, not bought yet
@@ -166,21 +221,21 @@ def test_the_second_half_reconciles_and_every_figure_matches_ledger_and_chain(st
     assert int(document["totals"]["burned"]) > 0 and int(document["totals"]["dividends"]) > 0
 
 
-def test_the_whole_story_reconciles_with_both_burns(story, sql, tmp_path):
+def test_the_whole_story_reconciles_with_both_burns(story, story_sql, tmp_path):
     document = report_for(story, story.started, story.ended, tmp_path)
     validate(document)
 
     assert document["reconciliation"]["mismatches"] == []
-    assert_every_figure(document, sql, story, story.started, story.ended)
+    assert_every_figure(document, story_sql, story, story.started, story.ended)
     assert [b["id"] for b in document["buybacks"]] == [str(b) for b in story.buybacks]
     assert len(document["chain"]["burn_events"]) == 2
 
 
-def test_the_first_half_holds_only_the_first_burn(story, sql, tmp_path):
+def test_the_first_half_holds_only_the_first_burn(story, story_sql, tmp_path):
     document = report_for(story, story.started, story.middle, tmp_path)
 
     assert document["reconciliation"]["mismatches"] == []
-    assert_every_figure(document, sql, story, story.started, story.middle)
+    assert_every_figure(document, story_sql, story, story.started, story.middle)
     assert [b["id"] for b in document["buybacks"]] == [str(story.buybacks[0])]
 
 
@@ -206,7 +261,10 @@ def inject_ledger_only_burn(sql, story: Story) -> None:
         (fake, FAKE_BURNED, FAKE_BURN_TX, FAKE_BURNED, inside, inside))
 
 
-def test_a_burn_in_the_ledger_but_not_on_chain_is_flagged_first_in_every_format(story, sql, tmp_path):
+def test_a_burn_in_the_ledger_but_not_on_chain_is_flagged_first_in_every_format(own_story, own_sql,
+                                                                                tmp_path):
+    # It inserts rows: on its own copy of the story's database, never the module's.
+    story, sql = own_story, own_sql
     inject_ledger_only_burn(sql, story)
     document = report_for(story, story.middle, story.ended, tmp_path)
     validate(document)
@@ -275,9 +333,13 @@ def test_reports_go_to_s3_encrypted_under_their_period(story, aws):
                                                 "generated_at": None}
 
 
-def test_the_scheduled_function_writes_the_last_complete_period(story, monkeypatch):
+def test_the_scheduled_function_writes_the_last_complete_period(story, monkeypatch, tmp_path):
     from ember.runtime import entry
     from ember.runtime.logging import configure
+
+    # Its reports go to a directory of its own, not the module's shared EMBER_REPORTS_DIR.
+    monkeypatch.setattr(story.app, "settings",
+                        story.app.settings.model_copy(update={"reports_dir": tmp_path / "reports"}))
 
     configure(story.app.settings.log_level)  # what current_app() does before it builds the app
     monkeypatch.setattr(entry, "_app", story.app)
