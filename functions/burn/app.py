@@ -29,6 +29,7 @@ def burn_pending(app: Ember) -> dict[str, object]:
         metrics.count(metrics.TOKENS_BURNED, run.burned)
     if run.supply is not None:
         metrics.gauge(metrics.TOKEN_SUPPLY, run.supply)
+    metrics.gauge(metrics.WALLET_GAS_BALANCE, app.chain.gas_balance())
     return run.summary()
 
 

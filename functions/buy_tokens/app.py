@@ -30,6 +30,7 @@ def buy_back(app: Ember) -> dict[str, object]:
         metrics.count(metrics.BUYBACKS, len(run.bought), result="bought")
     if run.refused:
         metrics.count(metrics.BUYBACKS, len(run.refused), result="refused")
+    metrics.gauge(metrics.WALLET_GAS_BALANCE, chain.gas_balance())
     return run.summary()
 
 

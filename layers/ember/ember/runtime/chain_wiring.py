@@ -62,6 +62,10 @@ class ChainWiring:
             aws = boto3.Session(region_name=self.settings.aws_region)
         return signer_from_settings(self.settings, aws)
 
+    def gas_balance(self) -> int:
+        """The technical wallet's native balance in wei, for the wallet-gas-low alarm."""
+        return int(self.w3.eth.get_balance(self.signer.address))
+
     @cached_property
     def intents(self) -> TransactionIntents:
         decoder = RevertDecoder(artifacts.load(name).abi for name in artifacts.NAMES)

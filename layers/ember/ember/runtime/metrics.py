@@ -55,6 +55,7 @@ ERRORS = "errors"
 KAFKA_RECORDS = "kafka_records"
 DEAD_LETTERS = "dead_letters"
 CONSUMER_LAG = "consumer_lag"
+WALLET_GAS_BALANCE = "wallet_gas_balance"
 
 METRIC_NAMES: dict[str, Metric] = {
     BETS_PLACED: Metric("ember_bets_placed_total", "BetsPlaced", "counter", "Count",
@@ -84,6 +85,9 @@ METRIC_NAMES: dict[str, Metric] = {
     CONSUMER_LAG: Metric("ember_consumer_lag_seconds", "ConsumerLag", "gauge", "Seconds",
                          "Age of the oldest record of the last batch a consumer got.",
                          ("consumer",)),
+    WALLET_GAS_BALANCE: Metric("ember_wallet_gas_balance_wei", "WalletGasBalanceWei", "gauge", "None",
+                               "The technical wallet's native balance (gas) after a buy or burn run;"
+                               " the wallet-gas-low alarm watches it."),
 }
 
 # Latencies from 1 ms to 10 s: a bet is a few ms, a settlement tens of ms.
