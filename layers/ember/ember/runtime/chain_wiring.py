@@ -64,7 +64,7 @@ class ChainWiring:
 
     def gas_balance(self) -> int:
         """The technical wallet's native balance in wei, for the wallet-gas-low alarm."""
-        return int(self.w3.eth.get_balance(self.signer.address))
+        return int(self.w3.eth.get_balance(Web3.to_checksum_address(self.signer.address)))
 
     @cached_property
     def intents(self) -> TransactionIntents:
