@@ -362,9 +362,21 @@ def test_the_scheduled_function_writes_the_last_complete_period(story, monkeypat
 
 # --- the API -----------------------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def published(story, tmp_path_factory) -> tuple[LocalReportStorage, list[Period]]:
+    """The first half's, second half's and whole story's reports, built and rendered once for
+    the module (each takes seconds) into a directory of their own."""
+    storage = LocalReportStorage(tmp_path_factory.mktemp("published"))
+    periods = [Period(CUSTOM, start, end) for start, end in (
+        (story.started, story.middle), (story.middle, story.ended), (story.started, story.ended))]
+    for period in periods:
+        publish_report(story.app, period, storage=storage)
+    return storage, periods
+
+
 @pytest.fixture
-def finance_api(story, aws, monkeypatch):
-    """The real API app on the story's app, reports in a moto bucket."""
+def finance_api(story, published, aws, monkeypatch):
+    """The real API app on the story's app, the published reports in a moto bucket of its own."""
     import boto3
     from chalice.test import Client
 
@@ -374,9 +386,12 @@ def finance_api(story, aws, monkeypatch):
     s3.create_bucket(Bucket="ember-reports")
     settings = story.app.settings.model_copy(update={"reports_bucket": "ember-reports"})
     monkeypatch.setattr(story.app, "settings", settings)
-    for start, end in ((story.started, story.middle), (story.middle, story.ended),
-                       (story.started, story.ended)):
-        publish_report(story.app, Period(CUSTOM, start, end), storage=S3ReportStorage(s3, "ember-reports"))
+    rendered, periods = published
+    bucket = S3ReportStorage(s3, "ember-reports")
+    for period in periods:
+        files = {fmt: rendered.read(period.report_id, fmt) for fmt in rendered.formats(period.report_id)}
+        assert sorted(files) == ["csv", "html", "json", "pdf"] and all(files.values())
+        bucket.put(period, files)
     monkeypatch.syspath_prepend(str(ROOT / "functions" / "api"))
     import app as api_module
 
