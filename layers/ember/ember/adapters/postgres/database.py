@@ -50,17 +50,6 @@ class Database:
         with self.pool.connection() as conn, conn.transaction():
             return work(conn)
 
-    @_retryable
-    def run_pipelined(self, work: Work[T]) -> T:
-        """As `run`, in libpq pipeline mode: statements `work` issues before it reads a
-        result travel together, and BEGIN and COMMIT ride along with them.
-
-        The server still runs them one after the other, each with its own snapshot, so the
-        semantics are those of `run`; only the round trips are fewer.
-        """
-        with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
-            return work(conn)
-
     def close(self) -> None:
         self.pool.close()
 
