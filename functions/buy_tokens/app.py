@@ -1,11 +1,16 @@
-"""Kafka (MSK) trigger on ember.commission: buy back the token with the commission pool."""
+"""Kafka (MSK) trigger on ember.commission, and a schedule: buy back the token with the
+commission pool."""
+
+from collections.abc import Mapping
+from typing import Any
 
 from ember.adapters.postgres.buybacks import PostgresBuybacks
 from ember.domain.events import COMMISSION_TOPIC
 from ember.runtime import metrics
 from ember.runtime.bootstrap import Ember
-from ember.runtime.consumers import kafka_handler
+from ember.runtime.consumers import kafka_handler, msk
 from ember.runtime.consumers.registry import Consumer, consumers
+from ember.runtime.entry import schedule_handler
 from ember.services.buy_back import run_buybacks
 from ember.services.outbox_relay import publish_after_commit
 
@@ -34,5 +39,16 @@ def buy_back(app: Ember) -> dict[str, object]:
     return run.summary()
 
 
-handler = kafka_handler(consumer="buy_tokens", service=commission_noted, after=buy_back)
+on_commission = kafka_handler(consumer="buy_tokens", service=commission_noted, after=buy_back)
+# The schedule buys a pool no settled round has topped up for the policy's max delay.
+on_schedule = schedule_handler(buy_back)
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """MSK batches of ember.commission (with the buys they make due), or the schedule's tick."""
+    if isinstance(event, Mapping) and event.get("eventSource") in msk.EVENT_SOURCES:
+        return on_commission(event, context)
+    return on_schedule(event, context)
+
+
 consumers.register(Consumer("buy_tokens", (COMMISSION_TOPIC,), handler))

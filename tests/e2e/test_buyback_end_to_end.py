@@ -275,3 +275,24 @@ def test_the_kill_switch_consumes_commission_without_buying_until_lifted(
     assert (row["status"], int(row["spend"])) == ("bought", COMMISSION)
     assert stable_before - deployed.stable_of(deployed.wallet.address) == COMMISSION
     assert assert_ledgers_reconcile(sql)["buybacks:spent"] == COMMISSION
+
+
+def test_the_schedule_buys_a_pool_no_new_round_has_topped_up_for_the_max_delay(
+        make_app, deployed, sql, monkeypatch):
+    app = make_app(EMBER_BUYBACK_THRESHOLD=100 * COMMISSION, EMBER_BUYBACK_MAX_DELAY_S=600,
+                   EMBER_BUYBACK_TRANCHE_INTERVAL_S=1)
+    fns = functions(monkeypatch, app)
+    tick = {"id": "tick-1", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    bought = "SELECT count(*) AS n FROM buybacks WHERE status = 'bought'"
+
+    settled_round(app)  # commission in the pool; no Kafka event is delivered in this test
+    assert fns.buy_tokens(tick, None)["result"]["bought"] == 1  # nothing bought yet: due now
+    settled_round(app)  # far below the threshold, and within the max delay of the last buy
+    assert fns.buy_tokens({**tick, "id": "tick-2"}, None)["result"]["waiting"] == "below_threshold"
+    assert sql.execute(bought).fetchone()["n"] == 1
+
+    app.clock.advance(601)
+    assert fns.buy_tokens({**tick, "id": "tick-3"}, None)["result"]["bought"] == 1
+    assert sql.execute(bought).fetchone()["n"] == 2
+    balances = assert_ledgers_reconcile(sql)
+    assert balances["commission"] == 0 and balances["buybacks:spent"] == 2 * COMMISSION

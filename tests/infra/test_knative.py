@@ -139,7 +139,9 @@ def test_ping_sources_drive_the_scheduled_functions(rendered):
     services = _services(objects)
     schedules = {p["spec"]["sink"]["ref"]["name"]: p["spec"]["schedule"] for p in _of(objects, "PingSource")}
     assert schedules == {"ember-keeper": "* * * * *", "ember-relay": "* * * * *",
-                         "ember-burn-report": schedules["ember-burn-report"]}
+                         "ember-burn-report": schedules["ember-burn-report"],
+                         # the max-delay buy when no settled round sends commission.accrued
+                         "ember-buy-tokens": "*/5 * * * *"}
     assert schedules["ember-burn-report"].split()[2:] == ["*", "*", "*"]  # daily
     assert set(schedules) <= set(services)
 

@@ -105,6 +105,7 @@ def test_schedules(plans, env):
     assert expressions["round_keeper"] == "rate(1 minute)"
     assert expressions["outbox_relay"] == "rate(1 minute)"
     assert expressions["burn_report"].startswith("cron(")
+    assert expressions["buy_tokens"] == "rate(5 minutes)"  # the max-delay buy without new rounds
 
 
 @pytest.mark.parametrize("env", ["aws", "localstack"])

@@ -80,6 +80,9 @@ variable "schedules" {
     round_keeper = "rate(1 minute)"
     outbox_relay = "rate(1 minute)"
     burn_report  = "cron(15 0 * * ? *)"
+    # buy_tokens also runs after every commission.accrued batch; the schedule buys a pool that
+    # no settled round has topped up for the policy's max delay.
+    buy_tokens = "rate(5 minutes)"
   }
 }
 
