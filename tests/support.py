@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -143,3 +145,29 @@ def ok(response, status: int = 200) -> dict:
     assert response.status_code == status, response.body
     assert response.headers["Content-Type"] == JSON
     return json.loads(response.body)
+
+
+def read_topic(bootstrap: str, topic: str, expected: int = 1, timeout_s: float = 15.0,
+               keep: Callable[[Any], bool] = lambda record: True) -> list:
+    """The records of `topic` that `keep` accepts, read from the start (assignment, no
+    consumer group), once `expected` of them arrived or `timeout_s` passed."""
+    import time
+
+    from kafka import KafkaConsumer, TopicPartition  # ~0.5 s to import: only tests that read
+
+    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                           auto_offset_reset="earliest")
+    try:
+        found: list = []
+        deadline = time.monotonic() + timeout_s
+        while len(found) < expected and time.monotonic() < deadline:
+            if not reader.assignment():  # the topic may not exist yet
+                partitions = reader.partitions_for_topic(topic) or set()
+                reader.assign([TopicPartition(topic, p) for p in partitions])
+                reader.seek_to_beginning()
+            for polled in reader.poll(timeout_ms=500).values():
+                found.extend(record for record in polled if keep(record))
+        return found
+    finally:
+        reader.close()
+

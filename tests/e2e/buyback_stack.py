@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,7 +16,6 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from kafka import KafkaConsumer, TopicPartition
 from web3 import Web3
 
 from ember.adapters.chain.artifacts import DIVIDEND_POOL, EMBER_TOKEN, load
@@ -26,7 +24,7 @@ from ember.adapters.chain.deployment import Deployment
 from ember.runtime.consumers import msk
 from ember.runtime.consumers.local_esm import to_record
 from tests.conftest import ROOT
-from tests.support import bet, fund, market, open_round
+from tests.support import bet, fund, market, open_round, read_topic
 
 TOKEN, USD = 10**18, 10**6
 # The pool holds 100,000 USDT for 1,000,000 tokens: 0.10 USDT per token, which is the
@@ -192,20 +190,8 @@ def relay(app: Any) -> int:
 def read_records(bootstrap: str, topic: str, key: str, expected: int = 1,
                  timeout_s: float = 20.0) -> list[msk.KafkaRecord]:
     """The records of `topic` keyed `key`, from the start, once at least `expected` arrived."""
-    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                           auto_offset_reset="earliest")
-    found: list[msk.KafkaRecord] = []
-    try:
-        deadline = time.monotonic() + timeout_s
-        while len(found) < expected and time.monotonic() < deadline:
-            if not reader.assignment():  # the topic may not exist yet
-                partitions = reader.partitions_for_topic(topic) or set()
-                reader.assign([TopicPartition(topic, p) for p in partitions])
-                reader.seek_to_beginning()
-            for polled in reader.poll(timeout_ms=500).values():
-                found += [to_record(r) for r in polled if r.key == key.encode()]
-    finally:
-        reader.close()
+    found = [to_record(r) for r in read_topic(bootstrap, topic, expected, timeout_s,
+                                              keep=lambda record: record.key == key.encode())]
     assert len(found) >= expected, f"{len(found)} of {expected} records keyed {key} on {topic}"
     return found
 

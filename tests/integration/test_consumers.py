@@ -19,7 +19,7 @@ from ember.domain import events
 from ember.runtime.consumers import Consumer, batch_handler, msk
 from ember.runtime.consumers.batch import invalid_record_id
 from ember.runtime.consumers.local_esm import Backoff, LocalEventSourceMapping
-from tests.support import market, two_sided_round
+from tests.support import market, read_topic, two_sided_round
 
 pytestmark = pytest.mark.integration
 
@@ -88,25 +88,6 @@ def wait_for(condition, timeout_s=30.0, what="condition"):
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def read_topic(bootstrap, topic, expected, timeout_s=15.0) -> list:
-    """Every record of `topic` from the start (assignment, no group), once `expected` arrived."""
-    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                           auto_offset_reset="earliest")
-    try:
-        found: list = []
-        deadline = time.monotonic() + timeout_s
-        while len(found) < expected and time.monotonic() < deadline:
-            if not reader.assignment():  # the topic may not exist yet
-                partitions = reader.partitions_for_topic(topic) or set()
-                reader.assign([TopicPartition(topic, p) for p in partitions])
-                reader.seek_to_beginning()
-            for polled in reader.poll(timeout_ms=500).values():
-                found.extend(polled)
-        return found
-    finally:
-        reader.close()
 
 
 def caught_up(bootstrap, group, topic) -> bool:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
 from datetime import UTC, datetime
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from ember.adapters.kafka.config import client_config
 from ember.adapters.kafka.dead_letters import KafkaDeadLetters
@@ -22,6 +20,7 @@ from ember.domain.events import dead_letter_topic
 from ember.runtime import metrics
 from ember.runtime.consumers import batch_handler
 from ember.runtime.http import EventSinks, make_server
+from tests.support import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -67,24 +66,6 @@ def post(url: str, headers: dict, body: bytes) -> int:
         return error.code
 
 
-def read_topic(bootstrap: str, topic: str, timeout_s: float = 20.0) -> list:
-    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                           auto_offset_reset="earliest")
-    try:
-        deadline = time.monotonic() + timeout_s
-        found: list = []
-        while not found and time.monotonic() < deadline:
-            if not reader.assignment():
-                partitions = reader.partitions_for_topic(topic) or set()
-                reader.assign([TopicPartition(topic, p) for p in partitions])
-                reader.seek_to_beginning()
-            for polled in reader.poll(timeout_ms=500).values():
-                found.extend(polled)
-        return found
-    finally:
-        reader.close()
-
-
 def test_a_poison_record_is_retried_by_kafkasource_then_dead_lettered(sink_url, stack):
     url, consumer = sink_url
     event = events.commission_accrued(uuid.uuid4(), "flip", 10, "USDT", datetime(2030, 1, 1, tzinfo=UTC))
@@ -99,7 +80,7 @@ def test_a_poison_record_is_retried_by_kafkasource_then_dead_lettered(sink_url, 
 
     # Attempts 1 and 2 fail (KafkaSource retries), the 3rd dead-letters it, the 4th is a duplicate.
     assert statuses == [500, 500, 200, 200]
-    (letter,) = read_topic(stack.kafka_bootstrap_servers, dead_letter_topic(consumer))
+    (letter,) = read_topic(stack.kafka_bootstrap_servers, dead_letter_topic(consumer), timeout_s=20.0)
     why = dict(letter.headers)
     assert letter.value == value and letter.key == event.key.encode()
     assert why["ember-attempts"] == b"3" and why["ember-consumer"] == consumer.encode()
