@@ -15,6 +15,12 @@ of the API module in a fresh interpreter, and the first request of a fresh worke
 context built from the environment: settings, pool, verifier, limiter).
 After the runs: every 201 is one bet in the database, the ledger sums to zero and no
 player is below zero.
+
+Where the time goes: the CPU each side spends per bet and per pgbench transaction (the
+workers, PostgreSQL's processes, Redis), and a ceiling: the same workers, events and
+Lambda path with a handler that does only what any bet must (parse the body, one rate-limit
+hit in Redis, one prepared INSERT in autocommit), against pgbench in the same way. No bet
+implementation on this path can beat that ceiling's ratio.
 """
 
 from __future__ import annotations
@@ -98,6 +104,7 @@ def _bench(url: str) -> None:
         workers.close()
     placed = workers.placed
     check_ledger(url, placed)
+    measure_ceiling(url, rid)
     value, baseline = median(bets_s), median(tps_s)
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     pairs = [b / t for b, t in zip(bets_s, tps_s, strict=True)]
@@ -201,7 +208,8 @@ class Run:
 class Workers:
     """WORKERS API processes (spawned: each imports the app as a fresh Lambda would)."""
 
-    def __init__(self, url: str, rid: uuid.UUID, count: int) -> None:
+    def __init__(self, url: str, rid: uuid.UUID, count: int, handler: str = "ember") -> None:
+        """`handler`: "ember" (functions/api/app.py) or "ceiling" (ceiling_app)."""
         spawn = mp.get_context("spawn")
         tokens = {p: bearer(p) for p in players()}
         self.pipes: list[Connection] = []
@@ -209,7 +217,7 @@ class Workers:
         for i in range(count):
             parent, child = spawn.Pipe()
             proc = spawn.Process(target=_worker, name=f"bet-api-{i}", daemon=True,
-                                 args=(child, worker_env(url), str(rid), tokens, i))
+                                 args=(child, worker_env(url), str(rid), tokens, i, handler))
             proc.start()
             child.close()
             self.pipes.append(parent)
@@ -250,13 +258,17 @@ class Workers:
 
 
 def _worker(pipe: Connection, env: dict[str, str], rid: str, tokens: dict[str, str],
-            index: int) -> None:
+            index: int, handler: str) -> None:
     try:
         os.environ.update(env)
-        sys.path.insert(0, str(API_DIR))
-        import app as api_module  # functions/api/app.py, as Lambda imports the handler
+        if handler == "ceiling":
+            app = ceiling_app(env["DATABASE_URL"], env["REDIS_URL"])
+        else:
+            sys.path.insert(0, str(API_DIR))
+            import app as api_module  # functions/api/app.py, as Lambda imports the handler
 
-        client = LambdaCaller(api_module.app, rid, tokens, random.Random(index))
+            app = api_module.app
+        client = LambdaCaller(app, rid, tokens, random.Random(index))
         first_ms = client.bet()  # builds the API context: settings, pool, verifier, limiter
         for _ in range(WARM_UP_BETS - 1):
             client.bet()
@@ -319,6 +331,79 @@ class LambdaCaller:
         return elapsed_ms
 
 
+# --- the ceiling and the servers' CPU ---------------------------------------------------
+
+_CEILING_INSERT = ("INSERT INTO pgbench_history (tid, bid, aid, delta, mtime)"
+                   " VALUES (1, 1, 1, %s, now())")
+
+
+def ceiling_app(database_url: str, redis_url: str) -> Any:
+    """A Chalice app whose bet route does only what any bet must: parse the JSON body, one
+    rate-limit hit in Redis (Ember's RateLimiter), one prepared INSERT in autocommit, a
+    JSON answer. No token check, no decision, no ledger."""
+    import psycopg as pg
+    from chalice import Chalice, Response
+
+    from ember.runtime.api.rate_limit import RateLimiter
+
+    app = Chalice(app_name="bet-api-ceiling")
+    conn = pg.connect(database_url, autocommit=True)
+    limiter = RateLimiter(redis_url, "100000/second")
+
+    @app.route("/v1/rounds/{round_id}/bets", methods=["POST"], content_types=["*/*"])
+    def bet(round_id: str) -> Response:
+        body = json.loads(app.current_request.raw_body)
+        limiter.check("bets-ceiling", app.current_request.headers["authorization"][-16:])
+        conn.execute(_CEILING_INSERT, (body["amount"],), prepare=True)
+        return Response(body=json.dumps(body), status_code=201,
+                        headers={"Content-Type": "application/json"})
+    return app
+
+
+def measure_ceiling(url: str, rid: uuid.UUID) -> None:
+    """The ceiling handler's calls/s against pgbench, one run of each, printed."""
+    ceiling = Workers(url, rid, WORKERS, handler="ceiling")
+    try:
+        run = ceiling.run(DURATION_S)
+    finally:
+        ceiling.close()
+    _settle_down(url)
+    tps = pgbench_tps(url, DURATION_S)
+    progress(f"{NAME}: ceiling (the Lambda path, a handler doing only a rate-limit hit and one"
+             f" INSERT): {run.rate:.0f}/s against pgbench -N {tps:.0f} tps: ratio"
+             f" {run.rate / tps:.3f}, workers' CPU {run.cpu_ms_per_bet:.2f} ms/call")
+
+
+class ServerCpu:
+    """CPU seconds PostgreSQL's and Redis's processes spent since this was made.
+
+    A backend that exits (pgbench's, at the end of its run) leaves its time in the
+    postmaster's children's times, so those are counted too.
+    """
+
+    NAMES = ("postgres", "redis-server")
+
+    def __init__(self) -> None:
+        self.start = self._now()
+
+    def per(self, count: float) -> str:
+        """'postgres X ms, redis-server Y ms': each server's CPU per unit of `count`."""
+        spent = {name: after - self.start.get(name, 0.0) for name, after in self._now().items()}
+        return ", ".join(f"{name} {spent.get(name, 0.0) * 1000 / max(count, 1):.2f} ms"
+                         for name in self.NAMES)
+
+    def _now(self) -> dict[str, float]:
+        import psutil
+
+        totals = dict.fromkeys(self.NAMES, 0.0)
+        for proc in psutil.process_iter(["name", "cpu_times"]):
+            name, times = proc.info["name"], proc.info["cpu_times"]
+            if name in totals and times is not None:
+                totals[name] += (times.user + times.system + times.children_user
+                                 + times.children_system)
+        return totals
+
+
 # --- the runs -------------------------------------------------------------------------
 
 def alternate(url: str, workers: Workers) -> tuple[list[float], list[float], list[float]]:
@@ -331,16 +416,19 @@ def alternate(url: str, workers: Workers) -> tuple[list[float], list[float], lis
     tps_s: list[float] = []
     latencies: list[float] = []
     for i in range(1, REPEATS + 1):
+        servers = ServerCpu()
         run = workers.run(DURATION_S)
         bets_s.append(run.rate)
         latencies.extend(run.latencies_ms)
         progress(f"{NAME}: run {i} bets {run.placed} in {run.elapsed:.2f} s = {run.rate:.0f}/s,"
                  f" p50 {percentile(run.latencies_ms, 50):.2f} ms,"
-                 f" p99 {percentile(run.latencies_ms, 99):.2f} ms,"
-                 f" worker CPU {run.cpu_ms_per_bet:.2f} ms/bet")
+                 f" p99 {percentile(run.latencies_ms, 99):.2f} ms; CPU per bet: workers"
+                 f" {run.cpu_ms_per_bet:.2f} ms, {servers.per(run.placed)}")
         _settle_down(url)
+        servers = ServerCpu()
         tps_s.append(pgbench_tps(url, DURATION_S))
-        progress(f"{NAME}: run {i} pgbench -N -c {WORKERS} tps {tps_s[-1]:.0f};"
+        progress(f"{NAME}: run {i} pgbench -N -c {WORKERS} tps {tps_s[-1]:.0f}; CPU per"
+                 f" transaction: {servers.per(tps_s[-1] * DURATION_S)};"
                  f" this pair's ratio {bets_s[-1] / tps_s[-1]:.3f}")
         _settle_down(url)
     return bets_s, tps_s, latencies

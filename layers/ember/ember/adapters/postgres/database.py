@@ -50,6 +50,17 @@ class Database:
         with self.pool.connection() as conn, conn.transaction():
             return work(conn)
 
+    @_retryable
+    def run_autocommit(self, work: Work[T]) -> T:
+        """What `work` returns, each statement it runs a transaction of its own."""
+        with self.pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                return work(conn)
+            finally:
+                if not conn.closed:  # a broken connection is the pool's to discard
+                    conn.autocommit = False
+
     def close(self) -> None:
         self.pool.close()
 

@@ -23,7 +23,7 @@ from .settlement_sql import write_refunds, write_settlement
 
 Judge = Callable[[Round, dict[int, int], str], Resolution | None]
 
-_ROUND_COLUMNS = ("id, market_id, status, open_at, lock_at, close_at, deadline, outcome_count,"
+ROUND_COLUMNS = ("id, market_id, status, open_at, lock_at, close_at, deadline, outcome_count,"
                   " commission_bps, min_bet, max_bet, seed_hash")
 
 
@@ -49,13 +49,13 @@ def round_from_row(row: dict) -> Round:
 
 def lock_round(conn: psycopg.Connection, rid: uuid.UUID, mode: str) -> Round:
     """The round, locked in `mode` ('KEY SHARE' for bets, 'UPDATE' for resolution)."""
-    row = conn.execute(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE id = %s FOR {mode}",
+    row = conn.execute(f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = %s FOR {mode}",
                        (rid,)).fetchone()
     return round_or_not_found(row, rid)
 
 
 # What a bet locks first: bets of a round share it; resolution (FOR UPDATE) waits for them.
-ROUND_FOR_KEY_SHARE = f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE id = %s FOR KEY SHARE"
+ROUND_FOR_KEY_SHARE = f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = %s FOR KEY SHARE"
 
 
 def round_or_not_found(row: dict | None, rid: uuid.UUID) -> Round:
