@@ -1,6 +1,7 @@
 """The burn report's HTML page in headless Chromium, offline: every chart's inline SVG is in the
-rendered DOM with non-empty paths, the mismatch section comes first, and a screenshot is kept
-under artifacts/ as the test's artifact. No Chromium is a failure, never a skip."""
+rendered DOM with non-empty paths, the mismatch section comes first, another holder's burn is
+shown in a section of its own and not among the mismatches, and a screenshot is kept under
+artifacts/ as the test's artifact. No Chromium is a failure, never a skip."""
 
 from __future__ import annotations
 
@@ -39,10 +40,16 @@ def chromium() -> str:
     return found
 
 
+OTHER_BURN_TX = "0x" + "e" * 64
+TREASURY = "0x" + "d1" * 20
+
+
 def week_report() -> bytes:
-    """A week with two buy-backs and burns, and a burn the chain never saw."""
+    """A week with two buy-backs and burns, a burn the chain never saw, and another holder's
+    burns: one in the block of the wallet's burn, one in a block of its own."""
     at = lambda day, hour: datetime(2026, 11, day, hour, tzinfo=UTC)  # noqa: E731
     hashes = ["0x" + c * 64 for c in "abcd"]
+    wallet = "0x" + "77" * 20
     ledger = LedgerFigures(
         rounds_settled=120, rounds_commission=240_000_000, rounds_commission_posted=240_000_000,
         commission_accrued=240_000_000, pool_opening=0, pool_closing=40_000_000,
@@ -61,13 +68,16 @@ def week_report() -> bytes:
               DayFigures(date(2026, 11, 5), 90_000_000, 80_000_000, 0, 0),
               DayFigures(date(2026, 11, 6), 50_000_000, 0, 5 * TOKEN, 0)))
     supply = 1_000_000_000 * TOKEN
-    chain = ChainFigures(1000, 1900, supply, supply - 952 * TOKEN, supply,
-                         burns=(TokenEvent(hashes[2], 1200, 952 * TOKEN, at(2, 12)),),
+    others = (TokenEvent(OTHER_BURN_TX, 1200, 40 * TOKEN, at(2, 12), sender=TREASURY, log_index=2),
+              TokenEvent("0x" + "f" * 64, 1650, 60 * TOKEN, at(4, 18), sender=TREASURY))
+    chain = ChainFigures(1000, 1900, supply, supply - 1052 * TOKEN, supply,
+                         burns=(TokenEvent(hashes[2], 1200, 952 * TOKEN, at(2, 12), sender=wallet),),
                          deposits=(TokenEvent(hashes[3], 1201, 238 * TOKEN, at(2, 12)),),
-                         start_time=at(1, 0), end_time=at(7, 23))
+                         start_time=at(1, 0), end_time=at(7, 23), other_burns=others, wallet=wallet)
     period = Period("weekly", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC))
     report = build_report(period, ledger, chain, generated_at=at(8, 1))
-    assert report.mismatches  # the injected burn
+    # The injected burn, its total and its transaction; the other holder's burns are neither.
+    assert [m.reference for m in report.mismatches] == [None, "0x" + "fa" * 32]
     return render_html(report_document(report))
 
 
@@ -94,7 +104,10 @@ def test_the_report_renders_its_charts_and_mismatches_in_chromium(tmp_path):
         assert paths and all(d.strip() for d in paths), f"{chart} has an empty path"
         assert re.search(r'class="series[^"]*"', svg.group(0)), f"{chart} draws no series"
     assert dom.index('id="mismatches"') < dom.index("Summary")
-    assert "0x" + "fa" * 32 in dom.split('id="mismatches"')[1].split("</section>")[0]
+    flagged = dom.split('id="mismatches"')[1].split("</section>")[0]
+    assert "0x" + "fa" * 32 in flagged and OTHER_BURN_TX not in flagged
+    assert OTHER_BURN_TX in dom.split('id="other-holders"')[1].split("</table>")[0]
+    assert "100 in 2 burn(s)" in dom  # burned by other holders, in the summary
 
     run(browser, tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1280,2000",
         "--hide-scrollbars", page.as_uri())

@@ -1,7 +1,9 @@
 """Finance burn reports (issue #7) on real data: rounds settled with commission, the real
 buy-back and burn services on the Hardhat node; every figure of the report recomputed here
-from the ledger tables and from the chain by other means; an injected ledger-only burn
-flagged in every format; S3 through moto; the finance API routes and their roles.
+from the ledger tables and from the chain by other means; another holder's burns (one in the
+same block as a wallet burn) shown and never flagged; an injected ledger-only burn and a
+wallet burn outside the ledger flagged first in every format; S3 through moto; the finance
+API routes and their roles.
 
 The story (~45 s on the wall clock and the chain) is told once for the module, on a database
 of its own (`story`, `story_sql`), read-only once told. The one test that writes rows (the
@@ -35,6 +37,9 @@ from tests.conftest import ROOT
 from tests.e2e.buyback_stack import PLAN
 from tests.integration.report_fixtures import (
     ROUND_COMMISSION,
+    TREASURY_BURN_ALONE,
+    TREASURY_BURN_BESIDE,
+    UNKNOWN_WALLET_BURN,
     Story,
     Told,
     app_on,
@@ -132,7 +137,8 @@ def ledger_figures(sql, start: datetime, end: datetime) -> dict[str, Any]:
 
 def chain_figures(story: Story, start: datetime, end: datetime) -> dict[str, Any]:
     """Blocks found by walking them one by one, supply read at them, events through web3's
-    contract event API (not the report's eth_getLogs)."""
+    contract event API (not the report's eth_getLogs), burns told apart by their `from`
+    argument against the test's own wallet key."""
     w3, deployed = story.deployed.w3, story.deployed
     latest = w3.eth.block_number
     stamps = {n: w3.eth.get_block(n)["timestamp"] for n in range(deployed.deployment.block, latest + 1)}
@@ -142,11 +148,16 @@ def chain_figures(story: Story, start: datetime, end: datetime) -> dict[str, Any
                                                     argument_filters={"to": ZERO})
     deposits = deployed.pool.events.Deposited.get_logs(from_block=start_block + 1,
                                                        to_block=end_block)
+    tx = lambda e: "0x" + e["transactionHash"].hex().removeprefix("0x")  # noqa: E731
+    wallet = deployed.wallet.address
     return {"start_block": start_block, "end_block": end_block,
             "supply_start": deployed.total_supply(start_block),
             "supply_end": deployed.total_supply(end_block),
-            "burns": {"0x" + e["transactionHash"].hex().removeprefix("0x"): e["args"]["value"]
-                      for e in burns},
+            "burns": {tx(e): e["args"]["value"] for e in burns},
+            "senders": {tx(e): e["args"]["from"] for e in burns},
+            "wallet_burns": {tx(e): e["args"]["value"] for e in burns if e["args"]["from"] == wallet},
+            "other_burns": {tx(e): e["args"]["value"] for e in burns if e["args"]["from"] != wallet},
+            "burn_blocks": sorted({e["blockNumber"] for e in burns}),
             "deposits": {"0x" + e["transactionHash"].hex().removeprefix("0x"): e["args"]["amount"]
                          for e in deposits}}
 
@@ -158,7 +169,10 @@ def report_for(story: Story, start: datetime, end: datetime, tmp_path) -> dict[s
 
 
 def assert_every_figure(document: dict, sql, story: Story, start: datetime, end: datetime,
-                        ledger_only: frozenset[str] = frozenset()) -> None:
+                        ledger_only: frozenset[str] = frozenset(),
+                        wallet_only: frozenset[str] = frozenset()) -> None:
+    """`ledger_only`: burn tx hashes only the ledger knows; `wallet_only`: the wallet's burns
+    on chain the ledger does not know."""
     ledger, chain = ledger_figures(sql, start, end), chain_figures(story, start, end)
     assert document["rounds"]["settled"] == ledger["rounds"]
     commission = document["commission"]
@@ -191,14 +205,38 @@ def assert_every_figure(document: dict, sql, story: Story, start: datetime, end:
     assert int(document["chain"]["supply_end"]) == chain["supply_end"]
     assert int(document["totals"]["burned"]) == ledger["burned"]
     assert int(document["totals"]["dividends"]) == ledger["dividends"]
+    # Every burn on chain, the wallet's and other holders', each marked whose it is.
     assert {e["tx_hash"]: int(e["amount"]) for e in document["chain"]["burn_events"]} == chain["burns"]
+    assert {e["tx_hash"]: e["from"] for e in document["chain"]["burn_events"]} == chain["senders"]
+    assert {e["tx_hash"] for e in document["chain"]["burn_events"] if e["by"] == "wallet"} == set(
+        chain["wallet_burns"])
+    assert document["chain"]["wallet"] == story.deployed.wallet.address
+    assert int(document["chain"]["burned_by_wallet"]) == sum(chain["wallet_burns"].values())
+    assert int(document["chain"]["burned_by_other_holders"]) == sum(chain["other_burns"].values())
+    assert document["chain"]["burns_by_other_holders"] == len(chain["other_burns"])
+    treasury = story.treasury_burned(chain["start_block"], chain["end_block"])
+    assert chain["other_burns"] == {b.tx_hash: b.amount for b in treasury}
     assert {e["tx_hash"]: int(e["amount"]) for e in document["chain"]["deposit_events"]} == chain[
         "deposits"]
-    assert {b["burn_tx_hash"] for b in document["burns"]} == set(chain["burns"]) | ledger_only
+    # The ledger's burns are the wallet's (`burned_by_wallet`), not other holders'.
+    assert {b["burn_tx_hash"] for b in document["burns"]} == (
+        set(chain["wallet_burns"]) - wallet_only) | ledger_only
+    checks = {c["name"]: (int(c["left"]), int(c["right"])) for c in document["reconciliation"]["checks"]}
+    assert checks["burned"] == (ledger["burned"], sum(chain["wallet_burns"].values()))
+    assert checks["burn_events"] == (chain["supply_start"] - chain["supply_end"],
+                                     sum(chain["burns"].values()))
     assert {b["dividend_tx_hash"] for b in document["burns"] if b["dividend_tx_hash"]} == set(
         chain["deposits"])
     fall = chain["supply_start"] - chain["supply_end"]
-    assert fall == sum(chain["burns"].values())
+    assert fall == sum(chain["burns"].values())  # the wallet's and other holders' burns
+    # The supply series steps at every burn; after a block's last burn it is that block's supply.
+    series = [(p["block"], int(p["supply"])) for p in document["supply_series"]]
+    assert len(series) == 2 + len(chain["burns"])
+    assert series[0] == (chain["start_block"], chain["supply_start"])
+    assert series[-1] == (chain["end_block"], chain["supply_end"])
+    last_in_block = dict(series[1:-1])
+    assert sorted(last_in_block) == chain["burn_blocks"]
+    assert all(supply == story.deployed.total_supply(block) for block, supply in last_in_block.items())
     assert int(document["chain"]["minted"]) == PLAN.token_supply
     assert int(document["totals"]["cumulative_burned"]) == PLAN.token_supply - chain["supply_end"]
     assert Fraction(document["totals"]["net_deflation_exact"]) == Fraction(fall, chain["supply_start"])
@@ -228,7 +266,12 @@ def test_the_whole_story_reconciles_with_both_burns(story, story_sql, tmp_path):
     assert document["reconciliation"]["mismatches"] == []
     assert_every_figure(document, story_sql, story, story.started, story.ended)
     assert [b["id"] for b in document["buybacks"]] == [str(b) for b in story.buybacks]
-    assert len(document["chain"]["burn_events"]) == 2
+    # Both wallet burns, and both of the treasury's (no longer every burn event is the wallet's).
+    events = document["chain"]["burn_events"]
+    assert sorted(e["by"] for e in events) == ["other_holder"] * 2 + ["wallet"] * 2
+    assert [e["block"] for e in events] == sorted(e["block"] for e in events)  # chain order
+    assert int(document["chain"]["burned_by_other_holders"]) == TREASURY_BURN_ALONE + TREASURY_BURN_BESIDE
+    assert document["chain"]["burns_by_other_holders"] == 2
 
 
 def test_the_first_half_holds_only_the_first_burn(story, story_sql, tmp_path):
@@ -237,10 +280,53 @@ def test_the_first_half_holds_only_the_first_burn(story, story_sql, tmp_path):
     assert document["reconciliation"]["mismatches"] == []
     assert_every_figure(document, story_sql, story, story.started, story.middle)
     assert [b["id"] for b in document["buybacks"]] == [str(story.buybacks[0])]
+    # The treasury burned in a block of its own: shown, not flagged.
+    on_chain = document["chain"]
+    assert (on_chain["burned_by_other_holders"], on_chain["burns_by_other_holders"]) == (
+        str(TREASURY_BURN_ALONE), 1)
+
+
+def test_another_holders_burn_in_the_wallets_block_is_shown_not_flagged(story, story_sql, tmp_path):
+    document = report_for(story, story.middle, story.ended, tmp_path)
+    validate(document)
+
+    # The treasury's burn was mined in the block of the wallet's second burn.
+    (beside,) = story.treasury_burned(document["chain"]["start_block"], document["chain"]["end_block"])
+    assert beside.block == story.wallet_burn_blocks[1]
+    events = document["chain"]["burn_events"]
+    assert sorted((e["block"], e["by"], e["from"]) for e in events) == [
+        (beside.block, "other_holder", story.deployed.deployer.address),
+        (beside.block, "wallet", story.deployed.wallet.address)]
+    # Ember's books are right: no mismatch, and the treasury's burn is a figure of its own.
+    assert document["reconciliation"]["mismatches"] == []
+    assert all(c["ok"] for c in document["reconciliation"]["checks"])
+    assert document["chain"]["burned_by_other_holders"] == str(TREASURY_BURN_BESIDE)
+    assert document["chain"]["burns_by_other_holders"] == 1
+    assert int(document["chain"]["supply_fall"]) == (
+        int(document["totals"]["burned"]) + TREASURY_BURN_BESIDE)
+
+    files = render_all(document)
+    rows = list(csv.DictReader(io.StringIO(files["csv"].decode())))
+    assert "mismatch" not in {r["record"] for r in rows}
+    assert [(r["id"], r["burned_wei"], r["burn_tx_hash"], r["burn_block"]) for r in rows
+            if r["record"] == "other_burn"] == [
+        (story.deployed.deployer.address, str(TREASURY_BURN_BESIDE), beside.tx_hash, str(beside.block))]
+    assert [(r["id"], r["burned_wei"], r["count"]) for r in rows if r["record"] == "total"] == [
+        ("burned_by_other_holders", str(TREASURY_BURN_BESIDE), "1")]
+
+    html = files["html"].decode()
+    assert 'id="mismatches"' not in html and 'id="reconciled"' in html
+    assert beside.tx_hash in html.split('id="other-holders"')[1].split("</table>")[0]
+
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(files["pdf"])).pages)
+    assert "mismatch(es)" not in text and "burned by other holders" in text
 
 
 def inject_ledger_only_burn(sql, story: Story) -> None:
     """A burn in the ledger that never happened on chain (inserted: the tables are append-only)."""
+    assert story.middle is not None and story.ended is not None
     fake, long_ago = uuid.uuid4(), story.middle - timedelta(days=30)
     inside = story.middle + (story.ended - story.middle) / 2
     sql.execute(
@@ -294,6 +380,44 @@ def test_a_burn_in_the_ledger_but_not_on_chain_is_flagged_first_in_every_format(
     assert "2 mismatch(es)" in text and str(FAKE_BURNED) in text
     assert text.index("mismatch(es)") < text.index("Summary")
     assert files["pdf"].startswith(b"%PDF-")
+
+
+def test_a_wallet_burn_outside_the_ledger_is_flagged_first_in_every_format(story, story_sql,
+                                                                          tmp_path):
+    unknown = story.unknown_wallet_burn
+    assert unknown is not None and unknown.sender == story.deployed.wallet.address
+    document = report_for(story, story.middle, story.after, tmp_path)
+    validate(document)
+
+    mismatches = document["reconciliation"]["mismatches"]
+    assert document["reconciliation"]["reconciled"] is False
+    # The ledger burned less than the wallet did on chain: the total first, then the tx.
+    assert [(m["check"], m["difference"]) for m in mismatches] == [
+        ("burned", str(-UNKNOWN_WALLET_BURN)), ("burned", str(-UNKNOWN_WALLET_BURN))]
+    assert (mismatches[1]["reference"], mismatches[1]["detail"]) == (
+        unknown.tx_hash, "on chain, not in the ledger")
+    # The treasury's burn in the period stays information.
+    assert document["chain"]["burned_by_other_holders"] == str(TREASURY_BURN_BESIDE)
+    assert all(m["reference"] != b.tx_hash for m in mismatches for b in story.treasury_burns)
+    assert_every_figure(document, story_sql, story, story.middle, story.after,
+                        wallet_only=frozenset({unknown.tx_hash}))
+
+    files = render_all(document)
+    rows = list(csv.DictReader(io.StringIO(files["csv"].decode())))
+    assert [r["record"] for r in rows[:3]] == ["mismatch", "mismatch", "buyback"]
+    assert rows[1]["id"] == unknown.tx_hash and rows[1]["difference"] == str(-UNKNOWN_WALLET_BURN)
+
+    html = files["html"].decode()
+    assert html.index('id="mismatches"') < html.index("<h2>Summary</h2>")
+    flagged = html.split('id="mismatches"')[1].split("</section>")[0]
+    assert unknown.tx_hash in flagged
+    assert all(b.tx_hash not in flagged for b in story.treasury_burns)
+
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(files["pdf"])).pages)
+    assert "2 mismatch(es)" in text and str(-UNKNOWN_WALLET_BURN) in text
+    assert text.index("mismatch(es)") < text.index("Summary")
 
 
 # --- storage -----------------------------------------------------------------------------

@@ -3,9 +3,12 @@ supply and pool balance changes, each once per buy-back id."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
+from web3.exceptions import TransactionNotFound
 
 from tests.integration import buyback_fixtures as fixtures
 from tests.integration.contracts.conftest import TOKEN
@@ -23,9 +26,48 @@ def test_burn_lowers_total_supply_by_exactly_the_amount(wired):
 
     block = burned.block_number
     assert wired.actions.total_supply(block - 1) - wired.actions.total_supply(block) == amount
+    assert burned.burned == amount  # what the transaction's own logs show
     assert tokens_before - wired.tokens_of(wired.wallet) == amount
     receipt = wired.chain.w3.eth.get_transaction_receipt(burned.tx_hash)
     assert receipt["blockNumber"] == block and receipt["status"] == 1
+
+
+def test_another_holders_burn_in_the_same_block_is_not_counted_as_ours(wired):
+    """Anyone can burn: the supply falls by both burns, the burn reports only its own."""
+    w3, tester = wired.chain.w3, wired.chain.w3.provider.ethereum_tester
+    ours, theirs, buyback_id = 7 * TOKEN, 5 * TOKEN, uuid.uuid4()
+    done: dict = {}
+    tester.disable_auto_mine_transactions()
+    try:
+        other = wired.chain.token.functions.burn(theirs).transact({"from": wired.chain.treasury})
+        burning = threading.Thread(
+            target=lambda: done.update(write=wired.actions.burn(buyback_id, ours)))
+        burning.start()
+        deadline = time.monotonic() + 10
+        while not _broadcast(wired, f"burn:{buyback_id}:burn"):
+            assert time.monotonic() < deadline, "our burn was never broadcast"
+            time.sleep(0.01)
+        tester.mine_blocks(1)
+        burning.join(10)
+    finally:
+        tester.enable_auto_mine_transactions()
+    burned = done["write"]
+    assert w3.eth.get_transaction_receipt(other)["blockNumber"] == burned.block_number
+    block = burned.block_number
+    fall = wired.actions.total_supply(block - 1) - wired.actions.total_supply(block)
+    assert fall == ours + theirs and burned.burned == ours
+
+
+def _broadcast(wired, purpose: str) -> bool:
+    """Whether the node holds the transaction of intent `purpose` (mined or pending)."""
+    intent = wired.intents.get(purpose)
+    if intent is None:
+        return False
+    try:
+        wired.chain.w3.eth.get_transaction(intent.tx_hash)
+    except TransactionNotFound:
+        return False
+    return True
 
 
 def test_a_repeated_burn_with_the_same_id_burns_once(wired, sql):

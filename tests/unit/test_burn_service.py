@@ -85,15 +85,27 @@ def test_a_zero_part_is_not_sent():
     deposit_all.store.assert_conserved()
 
 
-def test_a_supply_that_did_not_shrink_by_the_burn_is_refused():
+@pytest.mark.parametrize("fault", ["unburned", "misreported"])
+def test_a_burn_the_chain_does_not_show_in_full_is_refused(fault):
     world = World()
-    world.actions.foreign_burn = 1  # the supply moved by one more wei than we burned
+    # unburned: the transaction burned a wei less than asked (its logs and the supply agree);
+    # misreported: its logs claim the amount but the supply fell a wei short.
+    setattr(world.actions, fault, 1)
     with pytest.raises(SupplyMismatch):
         world.run()
     assert len(world.store.pending_burns()) == 1 and world.actions.deposits == {}
     assert world.store.tokens["burned"] == 0
     with pytest.raises(SupplyMismatch):
         world.run()  # the same burn, looked up again: still never marked done
+
+
+def test_another_holders_burn_in_the_same_block_does_not_stop_ours():
+    world = World()
+    world.actions.foreign_burn = 1  # anyone may burn; one wei in our block must not halt us
+    run = world.run()
+    assert len(run.finished) == 1 and world.store.pending_burns() == []
+    assert world.store.tokens["burned"] == world.actions.burned
+    world.store.assert_conserved()
 
 
 def test_the_kill_switch_stops_between_two_burns():

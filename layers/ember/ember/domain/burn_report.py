@@ -190,29 +190,55 @@ class TokenEvent:
     block: int
     amount: int
     timestamp: datetime | None = None
+    sender: str | None = None  # a burn's `from`: whose tokens were burned (None: not read)
+    log_index: int = 0  # its place in the block, to order burns of the same block
 
 
 @dataclass(frozen=True)
 class ChainFigures:
-    """What the chain says, between the end of `start_block` and the end of `end_block`."""
+    """What the chain says, between the end of `start_block` and the end of `end_block`.
+
+    Any holder can burn the token (ERC20Burnable), so the burns come in two sets: `burns`,
+    the technical wallet's (Transfer from `wallet` to 0x0), which are what the ledger
+    records, and `other_burns`, everyone else's, which lower the supply but are not Ember's.
+    """
 
     start_block: int
     end_block: int
     supply_start: int
     supply_end: int
     minted: int  # totalSupply when the token was created (fixed supply: never minted again)
-    burns: tuple[TokenEvent, ...] = ()
+    burns: tuple[TokenEvent, ...] = ()  # the wallet's burns
     deposits: tuple[TokenEvent, ...] = ()
     start_time: datetime | None = None  # timestamps of the stated blocks
     end_time: datetime | None = None
+    other_burns: tuple[TokenEvent, ...] = ()  # burns of every other holder
+    wallet: str | None = None  # the technical wallet's address, whose burns are `burns`
 
     @property
     def supply_fall(self) -> int:
         return self.supply_start - self.supply_end
 
     @property
-    def burn_events_total(self) -> int:
+    def wallet_burned(self) -> int:
+        """Token wei the technical wallet burned on chain."""
         return sum(e.amount for e in self.burns)
+
+    @property
+    def others_burned(self) -> int:
+        """Token wei other holders burned on chain: information, not Ember's."""
+        return sum(e.amount for e in self.other_burns)
+
+    @property
+    def all_burns(self) -> tuple[TokenEvent, ...]:
+        """Every burn on chain, the wallet's and other holders', in chain order."""
+        return tuple(sorted((*self.burns, *self.other_burns),
+                            key=lambda e: (e.block, e.log_index)))
+
+    @property
+    def burn_events_total(self) -> int:
+        """Token wei burned on chain by anyone: what the supply must have fallen by."""
+        return self.wallet_burned + self.others_burned
 
     @property
     def deposits_total(self) -> int:
@@ -300,10 +326,11 @@ class BurnReport:
         return Fraction(self.chain.supply_fall, self.chain.supply_start)
 
     def supply_series(self) -> list[SupplyPoint]:
-        """Total supply at the period's start, after each burn on chain, and at its end."""
+        """Total supply at the period's start, after each burn on chain (the wallet's and
+        other holders', in chain order), and at its end."""
         points = [SupplyPoint(self.chain.start_block, self.chain.start_time, self.chain.supply_start)]
         supply = self.chain.supply_start
-        for event in sorted(self.chain.burns, key=lambda e: e.block):
+        for event in self.chain.all_burns:
             supply -= event.amount
             points.append(SupplyPoint(event.block, event.timestamp, supply))
         points.append(SupplyPoint(self.chain.end_block, self.chain.end_time, self.chain.supply_end))
@@ -318,7 +345,12 @@ def build_report(period: Period, ledger: LedgerFigures, chain: ChainFigures, *,
 
 
 def reconcile(ledger: LedgerFigures, chain: ChainFigures) -> tuple[Check, ...]:
-    """The period's totals, each from two independent sources."""
+    """The period's totals, each from two independent sources.
+
+    The ledger's burns are the technical wallet's, so they compare with the wallet's burn
+    events; the fall in supply compares with every burn event, other holders' included
+    (the token has a fixed supply: nothing but burns lowers it). Other holders' burns are
+    shown beside the checks, never as a difference."""
     pool_change = ledger.pool_closing - ledger.pool_opening
     in_flight_change = ledger.in_flight_closing - ledger.in_flight_opening
     return (
@@ -330,17 +362,23 @@ def reconcile(ledger: LedgerFigures, chain: ChainFigures) -> tuple[Check, ...]:
         Check("buybacks_spent", "spent by the buy-backs", ledger.spent,
               "buybacks:spent transfers in the ledger", ledger.spent_posted, STABLE),
         Check("burned", "burned in the ledger", ledger.burned,
-              "fall in total supply on chain", chain.supply_fall, WEI),
+              "the wallet's burns (Transfer from the wallet to 0x0) on chain",
+              chain.wallet_burned, WEI),
         Check("burn_events", "fall in total supply on chain", chain.supply_fall,
-              "burns (Transfer to 0x0) on chain", chain.burn_events_total, WEI),
+              "all burns (Transfer to 0x0) on chain, the wallet's and other holders'",
+              chain.burn_events_total, WEI),
         Check("dividends", "dividends in the ledger", ledger.dividends,
               "DividendPool deposits on chain", chain.deposits_total, WEI),
     )
 
 
 def unmatched_transactions(ledger: LedgerFigures, chain: ChainFigures) -> list[Mismatch]:
-    """Burns and deposits on one side only, or with another amount, by transaction hash."""
+    """Burns and deposits on one side only, or with another amount, by transaction hash.
+
+    The ledger's burns are matched with the technical wallet's burns only: a wallet burn
+    the ledger does not know is a mismatch, another holder's burn is not."""
     found: list[Mismatch] = []
+    others = {e.tx_hash.lower() for e in chain.other_burns}
     for name, recorded, events in (
             ("burned", {b.burn_tx_hash: b.burned for b in ledger.burns if b.burned > 0}, chain.burns),
             ("dividends", {b.dividend_tx_hash: b.dividend for b in ledger.burns if b.dividend > 0},
@@ -352,6 +390,8 @@ def unmatched_transactions(ledger: LedgerFigures, chain: ChainFigures) -> list[M
         for tx, amount in sorted(ledger_side.items()):
             if seen.get(tx, 0) != amount:
                 what = "not on chain" if tx not in seen else "another amount on chain"
+                if name == "burned" and tx not in seen and tx in others:
+                    what = "on chain a burn by another holder, not the wallet"
                 found.append(Mismatch(name, f"in the ledger, {what}", amount, seen.get(tx, 0),
                                       WEI, tx or None))
         for tx, amount in sorted(seen.items()):

@@ -40,7 +40,8 @@ def report_storage(settings: Settings, *, s3: Any = None) -> ReportStorage:
 
 
 def chain_report_reads(settings: Settings) -> ChainReportReads:
-    """Supply, blocks and events of the deployment in EMBER_DEPLOYMENT_FILE on CHAIN_RPC_URL."""
+    """Supply, blocks and events of the deployment in EMBER_DEPLOYMENT_FILE on CHAIN_RPC_URL,
+    the technical wallet's burns told from other holders' by `report_wallet`."""
     if not settings.chain_rpc_url:
         raise SettingsError("invalid setting CHAIN_RPC_URL: is required for burn reports")
     from web3 import Web3
@@ -48,8 +49,31 @@ def chain_report_reads(settings: Settings) -> ChainReportReads:
     from ember.adapters.chain.deployment import Deployment
     from ember.adapters.chain.report_reads import ChainReportReads
 
+    deployment = Deployment.load(settings.deployment_file)
     w3 = Web3(Web3.HTTPProvider(settings.chain_rpc_url, request_kwargs={"timeout": _RPC_TIMEOUT_S}))
-    return ChainReportReads.from_deployment(w3, Deployment.load(settings.deployment_file))
+    return ChainReportReads.from_deployment(w3, deployment,
+                                            wallet=report_wallet(settings, deployment.wallet))
+
+
+def report_wallet(settings: Settings, deployed_wallet: str) -> str:
+    """The technical wallet whose burns the ledger records: the signer's address.
+
+    The deployment file records it (`ember chain deploy` takes it from the signer, and deploys
+    anew when the signer's address changes), so the report reads it there and needs no key:
+    the report function may not read the wallet's secret or use its KMS key. When the key is
+    in the environment (EMBER_WALLET_SIGNER=env, local runs) the two must agree, else the
+    wallet's burns would be told apart by the wrong address.
+    """
+    if settings.wallet_signer == "env" and settings.wallet_private_key is not None:
+        from eth_account import Account
+
+        signer = str(Account.from_key(settings.wallet_private_key.get_secret_value()).address)
+        if signer.lower() != deployed_wallet.lower():
+            raise SettingsError(
+                f"invalid setting EMBER_WALLET_PRIVATE_KEY: its address {signer} is not the"
+                f" technical wallet {deployed_wallet} of EMBER_DEPLOYMENT_FILE"
+                f" {settings.deployment_file}")
+    return deployed_wallet
 
 
 def publish_report(app: Ember, period: Period, *, storage: ReportStorage | None = None,

@@ -63,7 +63,8 @@ def publish_burn_report(period: Period, *, ledger: LedgerReads, chain: ChainRead
                         render: Callable[[Document], dict[str, bytes]], storage: ReportStore,
                         clock: Clock) -> WrittenReport:
     """Builds, renders and stores the report of `period`; a mismatch is logged, not raised:
-    finance must see the report that shows it."""
+    finance must see the report that shows it. Other holders' burns are logged as
+    information: they are not Ember's and never a mismatch."""
     report = build_burn_report(period, ledger=ledger, chain=chain, clock=clock)
     document = to_document(report)
     locations = storage.put(period, render(document))
@@ -73,5 +74,9 @@ def publish_burn_report(period: Period, *, ledger: LedgerReads, chain: ChainRead
             "report_id": period.report_id,
             "mismatches": [{"check": m.check, "detail": m.detail, "difference": str(m.difference),
                             "unit": m.unit, "reference": m.reference} for m in report.mismatches]})
+    if report.chain.other_burns:
+        logger.info("burn_report_other_holders_burned", extra={
+            "report_id": period.report_id, "burned": str(report.chain.others_burned),
+            "burns": len(report.chain.other_burns)})
     logger.info("burn_report_written", extra=written.summary())
     return written

@@ -36,6 +36,9 @@ class ChainWrite:
 
     tx_hash: str  # 0x-hex
     block_number: int
+    # For a burn: the token's Transfer events from the wallet to the zero address in this
+    # transaction's own logs, in wei (0 for other transactions).
+    burned: int = 0
 
 
 class BuyRoute(Protocol):

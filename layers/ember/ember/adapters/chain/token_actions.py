@@ -1,7 +1,7 @@
 """The technical wallet's token moves after a buy-back: burn, and deposit into the DividendPool.
 
     actions = ChainTokenActions.from_deployment(w3, intents, deployment)
-    burned = actions.burn(buyback_id, 9_000 * 10**18)          # ChainWrite(tx_hash, block)
+    burned = actions.burn(buyback_id, 9_000 * 10**18)   # ChainWrite(tx_hash, block, burned)
     supply_drop = actions.total_supply(burned.block_number - 1) - actions.total_supply(burned.block_number)
 
 Each move is a transaction intent named after the buy-back (`burn:<id>:burn`,
@@ -27,14 +27,20 @@ from .receipts import Receipt
 TRANSFER_TOPIC = keccak(text="Transfer(address,address,uint256)")
 
 
-def tokens_received(logs: Iterable[Any], token: str, recipient: str) -> int:
-    """The sum of `token`'s Transfer events to `recipient` in a receipt's logs, exactly."""
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def tokens_received(logs: Iterable[Any], token: str, recipient: str,
+                    sender: str | None = None) -> int:
+    """The sum of `token`'s Transfer events to `recipient` (from `sender`, when given) in a
+    receipt's logs, exactly."""
     token, recipient = token.lower(), recipient.lower()
     total = 0
     for log in logs:
         topics = [bytes(t) for t in log["topics"]]
         if (str(log["address"]).lower() == token and len(topics) == 3 and topics[0] == TRANSFER_TOPIC
-                and "0x" + topics[2][-20:].hex() == recipient):
+                and "0x" + topics[2][-20:].hex() == recipient
+                and (sender is None or "0x" + topics[1][-20:].hex() == sender.lower())):
             total += int.from_bytes(bytes(log["data"]), "big")
     return total
 
@@ -64,10 +70,13 @@ class ChainTokenActions:
         return to_checksum_address(self.intents.signer.address)
 
     def burn(self, buyback_id: uuid.UUID, amount: int) -> ChainWrite:
-        """The mined ERC20 burn of `amount` wei from the wallet; once per buy-back."""
+        """The mined ERC20 burn of `amount` wei from the wallet, with what its own logs show
+        burned; once per buy-back."""
         _require_positive(amount, "amount")
         receipt = self._send(f"burn:{buyback_id}:burn", self.token, "burn", amount)
-        return ChainWrite(tx_hash_hex(receipt), receipt.block_number)
+        burned = tokens_received(receipt.logs, self.token.address, ZERO_ADDRESS,
+                                 sender=self.wallet)
+        return ChainWrite(tx_hash_hex(receipt), receipt.block_number, burned=burned)
 
     def deposit_dividend(self, buyback_id: uuid.UUID, amount: int) -> ChainWrite:
         """The mined DividendPool.deposit of `amount` wei, approved exactly; once per buy-back."""

@@ -3,6 +3,10 @@ rendered from it, so CSV, HTML and PDF can never say something the JSON does not
 
 Stable amounts are integers of USDT minor units; token amounts are decimal strings of wei
 (they pass 2^53); prices and rates come as a rounded decimal and as an exact fraction.
+
+`chain.burn_events` lists every burn on chain, each marked `by` the technical wallet or an
+other holder; `chain.burned_by_other_holders` and `chain.burns_by_other_holders` sum up the
+latter: information, never a mismatch.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from ember.domain.burn_report import (
     BurnLine,
     BurnReport,
     BuybackLine,
+    ChainFigures,
     Check,
     Mismatch,
     TokenEvent,
@@ -56,8 +61,11 @@ def report_document(report: BurnReport) -> dict[str, Any]:
             "start_time": _time(chain.start_time), "end_time": _time(chain.end_time),
             "supply_start": str(chain.supply_start), "supply_end": str(chain.supply_end),
             "supply_fall": str(chain.supply_fall), "minted": str(chain.minted),
-            "burn_events": [_event(e) for e in chain.burns],
-            "deposit_events": [_event(e) for e in chain.deposits]},
+            "burn_events": _burn_events(chain),
+            "deposit_events": [_event(e) for e in chain.deposits],
+            "wallet": chain.wallet, "burned_by_wallet": str(chain.wallet_burned),
+            "burned_by_other_holders": str(chain.others_burned),
+            "burns_by_other_holders": len(chain.other_burns)},
         "totals": {
             "tokens_bought": str(ledger.tokens_bought), "burned": str(ledger.burned),
             "dividends": str(ledger.dividends),
@@ -116,3 +124,10 @@ def _burn(b: BurnLine) -> dict[str, Any]:
 def _event(e: TokenEvent) -> dict[str, Any]:
     return {"tx_hash": e.tx_hash, "block": e.block, "amount": str(e.amount),
             "time": _time(e.timestamp)}
+
+
+def _burn_events(chain: ChainFigures) -> list[dict[str, Any]]:
+    """Every burn on chain in chain order, each with its sender and whose it is."""
+    tagged = [(e, "wallet") for e in chain.burns] + [(e, "other_holder") for e in chain.other_burns]
+    tagged.sort(key=lambda pair: (pair[0].block, pair[0].log_index))
+    return [{**_event(e), "from": e.sender, "by": by} for e, by in tagged]

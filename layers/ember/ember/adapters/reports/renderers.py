@@ -5,7 +5,9 @@ files = render_all(document)     # {"json": b"...", "csv": b"...", "html": b"...
 ```
 Mismatches come first in every format: CSV rows with record `mismatch` before any other,
 `reconciliation.mismatches` in JSON, a red `class="mismatch"` section at the top of the HTML
-page and so of the PDF printed from it.
+page and so of the PDF printed from it. Other holders' burns are information, never a
+mismatch: CSV rows `other_burn` and the `total` row `burned_by_other_holders`, the JSON's
+`chain.burned_by_other_holders`, a summary line and a section of their own in HTML and PDF.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ CONTENT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
 CSV_COLUMNS = ("record", "id", "check", "detail", "expected", "actual", "difference", "unit",
                "venue", "spent_usdt_minor", "tokens_received_wei", "average_price",
                "reference_price", "slippage_bps", "tx_hash_or_order", "burned_wei",
-               "dividend_wei", "burn_tx_hash", "dividend_tx_hash", "burn_block", "at")
+               "dividend_wei", "burn_tx_hash", "dividend_tx_hash", "burn_block", "at", "count")
+OTHER_HOLDERS = "burned by other holders on chain (information: not Ember's, not a mismatch)"
 
 
 def render_json(document: dict[str, Any]) -> bytes:
@@ -32,7 +35,8 @@ def render_json(document: dict[str, Any]) -> bytes:
 
 
 def render_csv(document: dict[str, Any]) -> bytes:
-    """One row per mismatch (first), then per buy-back and per burn, then the totals."""
+    """One row per mismatch (first), then per buy-back, per burn of the ledger and per burn
+    of another holder, then the total burned by other holders and the checks."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -53,6 +57,16 @@ def render_csv(document: dict[str, Any]) -> bytes:
                          "dividend_tx_hash": b["dividend_tx_hash"] or "",
                          "burn_block": "" if b["burn_block"] is None else b["burn_block"],
                          "at": b["finished_at"] or ""})
+    chain = document["chain"]
+    for e in chain["burn_events"]:
+        if e["by"] == "other_holder":
+            writer.writerow({"record": "other_burn", "id": e["from"] or "",
+                             "detail": "burned by another holder", "burned_wei": e["amount"],
+                             "burn_tx_hash": e["tx_hash"], "burn_block": e["block"],
+                             "at": e["time"] or "", "unit": "token wei"})
+    writer.writerow({"record": "total", "id": "burned_by_other_holders", "detail": OTHER_HOLDERS,
+                     "burned_wei": chain["burned_by_other_holders"],
+                     "count": chain["burns_by_other_holders"], "unit": "token wei"})
     for c in document["reconciliation"]["checks"]:
         writer.writerow({"record": "check", "id": "ok" if c["ok"] else "MISMATCH",
                          "check": c["name"], "detail": f"{c['left_label']} = {c['right_label']}",
