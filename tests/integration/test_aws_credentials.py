@@ -126,6 +126,25 @@ def test_the_pool_asks_the_provider_again_for_each_new_connection(database_url):
     assert seen == {"ember-conn-0", "ember-conn-1"}
 
 
+def test_migrations_connect_with_a_fresh_token_in_the_url(aws, ticking_clock):
+    """yoyo takes only a URL: the token (full of '&', '=' and '%') goes in it quoted and
+    comes back out exactly, with TLS required."""
+    from yoyo.connections import parse_uri
+
+    from ember.runtime.bootstrap import database_url_for_tools
+
+    settings = load_settings(DATABASE_URL=IAM_URL, EMBER_DATABASE_AUTH="iam", AWS_REGION=REGION)
+    first, second = database_url_for_tools(settings), database_url_for_tools(settings)
+    parsed = parse_uri(first)
+    assert (parsed.username, parsed.hostname, parsed.port, parsed.database) == (
+        "ember", PROXY, 5432, "ember")
+    assert parsed.args == {"sslmode": "require"}
+    assert parsed.password.startswith(f"{PROXY}:5432/?") and "X-Amz-Signature=" in parsed.password
+    assert parse_uri(second).password != parsed.password  # a new token each time
+    assert database_url_for_tools(load_settings(DATABASE_URL="postgresql://u:p@h/db")) == (
+        "postgresql://u:p@h/db")  # password auth: the URL as given
+
+
 # -- Redis AUTH token ---------------------------------------------------------------------
 
 

@@ -150,6 +150,19 @@ def database(settings: Settings, **options: Any) -> Database:
                     **{"max_size": settings.db_pool_size, **options})
 
 
+def database_url_for_tools(settings: Settings) -> str:
+    """DATABASE_URL for a tool that connects by URL (the migrations): with
+    EMBER_DATABASE_AUTH=iam, a fresh RDS IAM auth token as its password."""
+    if settings.database_auth != "iam":
+        return settings.database_url
+    from psycopg.conninfo import conninfo_to_dict
+
+    from ember.adapters.aws.credentials import RdsIamAuth
+
+    auth = RdsIamAuth.from_url(settings.database_url, region=settings.aws_region)
+    return auth.url(str(conninfo_to_dict(settings.database_url).get("dbname") or auth.user))
+
+
 def build(settings: Settings, *, clock: Clock | None = None,
           salts: SaltSource | None = None) -> Ember:
     db = database(settings)

@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 from ember.domain.errors import InvalidMarket
 from ember.domain.markets import Market
 from ember.runtime import local_stack
-from ember.runtime.bootstrap import Ember, build
+from ember.runtime.bootstrap import Ember, build, database_url_for_tools
 from ember.runtime.logging import configure
 from ember.runtime.migrate import apply_migrations
 from ember.runtime.settings import Settings, SettingsError, load_settings
@@ -85,7 +85,7 @@ def require_database(url: str) -> None:
 
 def migrate(settings: Settings) -> list[str]:
     """The ids of the migrations applied now."""
-    applied = apply_migrations(settings.database_url)
+    applied = apply_migrations(database_url_for_tools(settings))
     progress(f"migrations applied={','.join(applied) or 'none'}")
     return applied
 

@@ -77,5 +77,14 @@ class RdsIamAuth:
     def __call__(self) -> dict[str, Any]:
         return {"password": self.token(), "sslmode": self.sslmode}
 
+    def url(self, database: str) -> str:
+        """A postgresql:// URL to `database` with a fresh token as its password (quoted),
+        for tools that only take a URL (yoyo's migrations)."""
+        from urllib.parse import quote
+
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return (f"postgresql://{quote(self.user, safe='')}:{quote(self.token(), safe='')}"
+                f"@{host}:{self.port}/{quote(database, safe='')}?sslmode={self.sslmode}")
+
     def __repr__(self) -> str:
         return f"RdsIamAuth(user={self.user!r}, host={self.host!r}, port={self.port})"
