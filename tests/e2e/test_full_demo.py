@@ -24,6 +24,7 @@ NAMED_SERVICES = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "CHAIN
                   "AWS_ENDPOINT_URL", "EMBER_DEPLOYMENT_FILE")
 AUDIT_CHECKS = ("sum of all balances is zero", "every published draw recomputes",
                 "total supply fell by exactly the sum of burns",
+                "the wallet burned exactly the ledger's burns",
                 "DividendPool received exactly the dividends",
                 "commission = spent + in flight + pool", "this run's rounds verify over HTTP",
                 "a resent bet request returned the first bet")

@@ -99,10 +99,11 @@ class ChainView:
         """Every token the token contract ever minted (Transfer events from the zero address)."""
         return sum(self._amounts(self.deployment.token, [self._topic(TRANSFER), _ZERO_TOPIC]))
 
-    def burned(self) -> int:
-        """Every token burned (Transfer events to the zero address)."""
+    def burned(self, holder: str | None = None) -> int:
+        """Every token burned (Transfer events to the zero address), or `holder`'s only."""
+        sender = None if holder is None else "0x" + "00" * 12 + holder.lower().removeprefix("0x")
         return sum(self._amounts(self.deployment.token,
-                                 [self._topic(TRANSFER), None, _ZERO_TOPIC]))
+                                 [self._topic(TRANSFER), sender, _ZERO_TOPIC]))
 
     def dividends_deposited(self, depositor: str) -> int:
         """The amounts `depositor` deposited into the DividendPool (Deposited events)."""
