@@ -25,8 +25,13 @@ $(NPM_STAMP): contracts/package-lock.json
 demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ember demo
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist, a test file per worker at a time),
+# each with its own embedded services, stack root and test databases; the tests wait on
+# services and subprocesses as much as they compute, so 3 keeps 2 cores busy. TEST_WORKERS=0
+# runs it in this one process.
+TEST_WORKERS ?= 3
 test: $(STAMP) $(NPM_STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=25 tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

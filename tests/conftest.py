@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,26 @@ from tests.support import TestDatabases
 ROOT = Path(__file__).resolve().parent.parent
 # Per session: two test sessions at once must not stop each other's embedded services.
 STACK_ROOT = ROOT / ".ember" / f"test-stack-{os.getpid()}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test keeps a node id of its own.
+
+    schemathesis builds one item per API operation, named `test[GET /v1/...]`, without a
+    parametrize callspec, and pytest 9 derives node ids from the function's name and the
+    callspec: all the operations would share one id. pytest-xdist schedules tests by id and
+    would then run one operation of the twenty; so each gets the id its name says.
+    """
+    for item in items:
+        full = f"{item.parent.nodeid}::{item.name}" if item.parent else item.nodeid
+        if item.nodeid != full and item.nodeid.endswith(f"::{getattr(item, 'originalname', '')}"):
+            if hasattr(item, "_id"):  # pytest 9: a structured NodeId
+                item._id = type(item._id).parse(full)
+            else:
+                item._nodeid = full
+    repeated = sorted(nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1)
+    if repeated:  # a scheduler keyed by id would silently skip all but one of each
+        raise pytest.UsageError(f"tests share a node id: {', '.join(repeated)}")
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,18 @@ before the deposit, and a claim after it pays exactly the claimer's share."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from eth_account import Account
+from web3 import Web3
 
+from ember.adapters.chain.artifacts import UNISWAP_V2_PAIR, load
+from ember.adapters.chain.deploy import ensure_deployed
 from ember.adapters.chain.dex_route import UniswapRoute
 from ember.adapters.chain.intents import TransactionIntents
 from ember.adapters.chain.signer import LocalKeySigner
@@ -21,6 +28,8 @@ pytestmark = pytest.mark.integration
 
 SPEND = 500 * USD
 POOL_PRICE = ReferencePrice.of(PLAN.pool_stable, PLAN.pool_tokens, "dev-pool")
+# The node mines a block every EMBER_CHAIN_BLOCK_MS besides automine (hardhat.config.cjs).
+BLOCK_MS = int(os.environ.get("EMBER_CHAIN_BLOCK_MS", "1000"))
 
 
 @pytest.fixture
@@ -96,3 +105,60 @@ def test_deploy_swap_burn_deposit_and_claim_through_the_adapters(deployed, inten
     assert [(r["purpose"].rsplit(":", 1)[1], r["status"]) for r in rows] == [
         (step, "mined") for step in ("approve", "swap", "burn", "approve", "deposit")]
     assert deployed.wallet_transactions() == len(rows)
+
+
+class OneSecondThenTheNext(Web3.HTTPProvider):
+    """A node on which everything happens within one second, `second`: the pool's liquidity,
+    the approval and the swap's gas estimate. Only the swap is mined in the second after."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, request_kwargs={"timeout": 30})
+        self.second: int | None = None
+        self.router = ""
+        self.swap_estimated = False
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        if self.second is not None and method in ("eth_estimateGas", "eth_sendRawTransaction"):
+            if method == "eth_estimateGas" and self.router \
+                    and str(params[0].get("to", "")).lower() == self.router:
+                self.swap_estimated = True
+            swap_sent = method == "eth_sendRawTransaction" and self.swap_estimated
+            super().make_request("evm_setNextBlockTimestamp",
+                                 [self.second + 1 if swap_sent else self.second])
+        return super().make_request(method, params)
+
+
+def test_a_swap_estimated_in_the_second_of_the_pools_liquidity_and_mined_later_goes_through(
+        chain_rpc_url, database_url, tmp_path):
+    """The pair's first swap in a later second than the liquidity writes its two price
+    accumulators for the first time; an estimate made in the liquidity's second does not
+    count them, and the swap must still have the gas for them."""
+    node = OneSecondThenTheNext(chain_rpc_url)
+    w3 = Web3(node)
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    w3.provider.make_request("evm_setIntervalMining", [0])  # type: ignore[arg-type]
+    db = Database(database_url, max_size=2)
+    try:
+        node.second = int(w3.eth.get_block("latest")["timestamp"]) + 1
+        deployer, wallet = funded_account(w3), Account.from_key("0x" + secrets.token_hex(32))
+        contracts, _ = ensure_deployed(w3, tmp_path / "deployment.json", deployer=deployer,
+                                       wallet=wallet.address, plan=PLAN)
+        node.router = contracts.router.lower()
+        pair = w3.eth.contract(address=contracts.pair, abi=load(UNISWAP_V2_PAIR).abi)
+        assert pair.functions.getReserves().call()[2] == node.second
+        assert pair.functions.price0CumulativeLast().call() == 0
+        intents = TransactionIntents(db, w3, LocalKeySigner("0x" + bytes(wallet.key).hex()),
+                                     confirmations=0, poll_interval=0.1)
+        route = UniswapRoute.from_deployment(w3, intents, contracts, timeout_s=60)
+
+        purchase = route.buy(uuid.uuid4(), SPEND, min_amount_out(SPEND, POOL_PRICE, 100))
+
+        assert purchase.tokens_received > 0
+        swapped = w3.eth.get_transaction_receipt(purchase.tx_hashes[0])
+        assert w3.eth.get_block(swapped["blockNumber"])["timestamp"] == node.second + 1
+        assert pair.functions.price0CumulativeLast().call() > 0  # the writes it had gas for
+    finally:
+        db.close()
+        node.second = None
+        w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        w3.provider.make_request("evm_setIntervalMining", [BLOCK_MS])  # type: ignore[arg-type]

@@ -4,9 +4,9 @@ puts Ember's contracts on it once and reuses them after."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
@@ -17,7 +17,7 @@ from ember.adapters.chain.artifacts import load
 from ember.adapters.chain.deploy import DeploymentRefused, DeployPlan, deploy
 from ember.adapters.chain.deployment import Deployment
 from ember.runtime.cli import main
-from ember.runtime.local_stack import chain, down, status, up_chain
+from ember.runtime.local_stack import chain, down, processes, status, up_chain
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +33,8 @@ def test_chain_starts_mines_on_a_clock_is_reused_and_stops(tmp_path: Path) -> No
         url = up_chain(root, env={}, log=lines.append)
         assert chain.is_healthy(url) and chain.chain_id(url) == 31337
         first = _block_number(url)
-        time.sleep(2.2)  # no transaction sent: blocks come from interval mining alone
-        assert _block_number(url) >= first + 1
+        # No transaction sent: a block within 2.2 s comes from interval mining alone.
+        assert processes.wait_until(lambda: _block_number(url) >= first + 1, 2.2)
 
         assert up_chain(root, env={}, log=lines.append) == url
         assert any(line.startswith("chain reused") for line in lines)
@@ -57,6 +57,31 @@ def test_a_chain_named_in_the_env_is_used_as_given(tmp_path: Path, chain_rpc_url
     assert (service.name, service.source, service.pid, service.healthy) == (
         "chain", "env", None, True)
 
+
+def test_a_port_taken_before_the_node_binds_it_is_given_up_for_a_free_one(
+        tmp_path: Path, chain_rpc_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A free port is free only until someone binds it: here the session's node holds the
+    port the probe handed out (as a parallel test session's could). Its answers must not pass
+    for the new node's, which gives up the port when it cannot bind it and starts on another."""
+    root = tmp_path / ".ember"
+    taken = urlsplit(chain_rpc_url).port
+    assert taken is not None
+    handed_out = iter([taken])
+    free_port = processes.free_port
+    monkeypatch.setattr(processes, "free_port", lambda: next(handed_out, None) or free_port())
+    lines: list[str] = []
+    try:
+        url = up_chain(root, env={}, log=lines.append)
+        [service] = [s for s in status(root, env={}) if s.name == "chain"]
+    finally:
+        down(root)
+
+    assert f"chain port_taken port={taken}" in lines
+    port = urlsplit(url).port
+    assert port is not None and port != taken
+    assert service.healthy and service.pid is not None
+    assert any(line == f"chain ready url={url} pid={service.pid}" for line in lines)
+    assert chain.is_healthy(chain_rpc_url)  # the session's node, untouched
 
 def _deploy_cli(env: dict[str, str | None]) -> tuple[list[str], list[str]]:
     result = CliRunner().invoke(main, ["chain", "deploy"], env=env, catch_exceptions=False)

@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -254,6 +255,13 @@ def _outage(database_url, kafka, root, env, clock, sql, unique) -> None:
     down_at = time.monotonic()
     os.kill(broker.pid, signal.SIGKILL)
     assert processes.wait_until(lambda: not processes.is_running(broker.pid, broker.started_at), 10)
+    # The port stays ours while the broker is down, or another process (a parallel test
+    # session's) could take it in these 30 s and the broker come back elsewhere. Bound and
+    # not listening, it refuses clients as a dead broker's port does.
+    # (The killed broker's threads may let go of its socket a moment after it is gone.)
+    held = socket.socket()
+    held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    assert processes.wait_until(lambda: _bound(held, broker.port), 10)
 
     during = [play_a_round()]
     cold = relay_outbox(outbox=app.outbox, publisher=KafkaEventPublisher(config, timeout_s=2.0))
@@ -272,6 +280,7 @@ def _outage(database_url, kafka, root, env, clock, sql, unique) -> None:
     assert len(waiting) >= 2 * len(during)  # their settlements, and empty rounds' refunds
 
     # Memory-only: the broker comes back empty, on the same port.
+    held.close()
     assert local_stack.up(root=root, env=env).kafka_bootstrap_servers == kafka
     ensure_topics(config, ember_topics())
     run = relay_outbox(outbox=app.outbox, publisher=app.publisher)
@@ -282,6 +291,15 @@ def _outage(database_url, kafka, root, env, clock, sql, unique) -> None:
         records = read_topic(kafka, topic, partial(has_every_id, expected))
         assert {header(r, "ember-id") for r in records} == expected
     app.close()
+
+
+def _bound(sock: socket.socket, port: int) -> bool:
+    """True once `sock` is bound to the loopback `port`."""
+    try:
+        sock.bind((processes.LOOPBACK, port))
+    except OSError:
+        return False
+    return True
 
 
 def test_keeper_publishes_once_per_pass_after_its_commits(ember, clock):

@@ -107,13 +107,17 @@ class TransactionIntents:
         return self.signer.address.lower()
 
     # -- submit ---------------------------------------------------------------------------
-    def submit(self, purpose: str, tx_fields: Mapping[str, Any]) -> Intent:
-        """The intent for `purpose`, broadcast; signed now only if the purpose is new."""
+    def submit(self, purpose: str, tx_fields: Mapping[str, Any], *, extra_gas: int = 0) -> Intent:
+        """The intent for `purpose`, broadcast; signed now only if the purpose is new.
+
+        `extra_gas` is added to the estimate's margin for what the estimate cannot see: gas
+        that depends on the block the transaction is mined in."""
         known = self.get(purpose)
         if known is not None:
             return self._broadcast(known)
         try:
-            intent, fresh = self.db.run(lambda conn: self._sign_and_record(conn, purpose, tx_fields))
+            intent, fresh = self.db.run(
+                lambda conn: self._sign_and_record(conn, purpose, tx_fields, extra_gas))
         except psycopg.errors.UniqueViolation as error:  # same purpose, other sender, same instant
             if violated(error) != "tx_intents_pkey":
                 raise
@@ -125,7 +129,7 @@ class TransactionIntents:
         return self._broadcast(intent)
 
     def _sign_and_record(self, conn: psycopg.Connection, purpose: str,
-                         fields: Mapping[str, Any]) -> tuple[Intent, bool]:
+                         fields: Mapping[str, Any], extra_gas: int = 0) -> tuple[Intent, bool]:
         chain_id, sender = self.chain_id, self.sender
         conn.execute("INSERT INTO tx_nonces (chain_id, sender, next_nonce) VALUES (%s, %s, 0)"
                      " ON CONFLICT DO NOTHING", (chain_id, sender))
@@ -137,7 +141,7 @@ class TransactionIntents:
             return _intent(row), False
         with self._node():
             pending = self.w3.eth.get_transaction_count(self.signer.address, "pending")
-        tx = self._complete(purpose, fields, nonce=max(stored, pending))
+        tx = self._complete(purpose, fields, nonce=max(stored, pending), extra_gas=extra_gas)
         signed = self.signer.sign_transaction(tx)
         self._crash("after_sign")
         row = conn.execute(
@@ -151,8 +155,10 @@ class TransactionIntents:
                      (tx["nonce"] + 1, chain_id, sender))
         return _intent(row), True
 
-    def _complete(self, purpose: str, fields: Mapping[str, Any], nonce: int) -> dict[str, Any]:
-        """`fields` as a full EIP-1559 transaction: chain id, nonce, gas with margin, fees."""
+    def _complete(self, purpose: str, fields: Mapping[str, Any], nonce: int,
+                  extra_gas: int = 0) -> dict[str, Any]:
+        """`fields` as a full EIP-1559 transaction: chain id, nonce, gas with margin (plus
+        `extra_gas`), fees."""
         tx: dict[str, Any] = {k: v for k, v in fields.items()
                               if k not in ("from", "type", "chainId", "nonce")}
         tx.update(type=2, chainId=self.chain_id, nonce=nonce)
@@ -165,7 +171,7 @@ class TransactionIntents:
             if "gas" not in tx:
                 call: dict[str, Any] = {k: tx[k] for k in ("to", "value", "data") if k in tx}
                 estimate = self.w3.eth.estimate_gas(call | {"from": self.signer.address})
-                tx["gas"] = estimate * (100 + self.gas_margin_pct) // 100
+                tx["gas"] = estimate * (100 + self.gas_margin_pct) // 100 + extra_gas
             if "maxFeePerGas" not in tx:
                 base_fee = self.w3.eth.get_block("latest")["baseFeePerGas"]
                 tx.setdefault("maxPriorityFeePerGas", self.w3.eth.max_priority_fee)

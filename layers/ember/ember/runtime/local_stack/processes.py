@@ -101,6 +101,19 @@ def port_is_free(port: int) -> bool:
         return True
 
 
+def listens_on(pid: int, port: int) -> bool:
+    """True when process `pid` itself holds a TCP socket listening on `port`.
+
+    An answer on a port proves little while the service is starting: the port may have been
+    taken by another process since it was found free, and that one answers instead.
+    """
+    try:
+        sockets = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(s.status == psutil.CONN_LISTEN and s.laddr and s.laddr.port == port for s in sockets)
+
+
 def accepts_connections(host: str, port: int, *, timeout: float = 0.5) -> bool:
     """True when a TCP connection to host:port succeeds."""
     try:

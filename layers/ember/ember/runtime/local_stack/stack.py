@@ -36,6 +36,10 @@ SERVICES: tuple[Service, ...] = (postgres, redis, kafka, chain)
 # node takes ~4 s to start, which most commands and test sessions do not need, and a chain
 # in the settings switches the round salts to block hashes.
 ON_DEMAND = frozenset({chain.NAME})
+# Starts tried, each on a fresh free port, when the port was taken before the service bound it.
+_PORT_ATTEMPTS = 3
+# How long a restart waits for the old port to be let go before it takes another one.
+_PORT_RELEASE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,28 @@ def _ensure_running(
         log(f"{service.NAME} restarting reason=not_healthy pid={record.pid}")
         _stop_quietly(service, root, record)
     # Keeping the old port keeps the URL other shells may already have exported.
-    port = record.port if record and processes.port_is_free(record.port) else processes.free_port()
+    port = record.port if record and _released(record.port) else processes.free_port()
+    # A free port is only free until someone binds it: another process (a parallel test
+    # session, say) may take it between the probe and the service's own bind.
+    for _ in range(_PORT_ATTEMPTS - 1):
+        try:
+            return _start(service, root, port, log)
+        except StackError:
+            if processes.port_is_free(port):
+                raise  # not a lost race for the port
+        log(f"{service.NAME} port_taken port={port}")
+        port = processes.free_port()
+    return _start(service, root, port, log)
+
+
+def _released(port: int) -> bool:
+    """True when `port` is free or let go within _PORT_RELEASE_S: a killed service's last
+    threads may hold its socket a moment after the process counts as gone."""
+    return processes.wait_until(lambda: processes.port_is_free(port), _PORT_RELEASE_S)
+
+
+def _start(service: Service, root: Path, port: int, log: Log) -> ServiceRecord:
+    """The record of `service` started on `port` and answering."""
     log(f"{service.NAME} starting port={port}")
     try:
         started = service.start(root, port)
@@ -209,9 +234,10 @@ def _await_healthy(service: Service, root: Path, record: ServiceRecord) -> None:
     def alive() -> bool:
         return processes.is_running(record.pid, record.started_at)
 
-    answered = processes.wait_until(
-        lambda: not alive() or service.is_healthy(record.url), service.STARTUP_TIMEOUT
-    )
+    def answers() -> bool:  # and it is our process that answers, not a port's new owner
+        return processes.listens_on(record.pid, record.port) and service.is_healthy(record.url)
+
+    answered = processes.wait_until(lambda: not alive() or answers(), service.STARTUP_TIMEOUT)
     if not alive():
         raise _failure(service, root, f"exited during startup pid={record.pid}")
     if not answered:
