@@ -6,7 +6,7 @@ from fractions import Fraction
 from itertools import pairwise
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ember.domain import errors
@@ -94,12 +94,22 @@ def buyback_runs(draw):
     return terms, [(0, draw(amount)), *inflows]
 
 
+def ticks_to_drain(terms, inflows) -> int:
+    """15-minute checks enough to buy every inflow: below the threshold a buy comes at the
+    latest one max_delay after the last, each takes a whole tranche or what is left of the
+    day's cap (so at most two buys per tranche's worth, plus a day when the cap ran out)."""
+    unit = min(terms.per_buy_cap, terms.tranche_size, terms.daily_cap)
+    buys = 2 * -(-sum(amount for _, amount in inflows) // unit) + 2
+    return 201 + buys * (terms.max_delay // TICK + 96)
+
+
+@settings(deadline=None)  # a simulation of days of checks: its time is not the property
 @given(buyback_runs())
 def test_tranches_over_time_buy_everything_within_the_daily_cap(run):
     terms, inflows = run
     pool, last_buy_at, buys = 0, None, []
     spent_per_day: dict = defaultdict(int)
-    for tick in range(15 * 96):  # fifteen days of 15-minute checks
+    for tick in range(ticks_to_drain(terms, inflows)):
         now = NOW + tick * TICK
         pool += sum(amount for at, amount in inflows if at == tick)
         plan = plan_buy(pool, last_buy_at, spent_per_day[now.date()], now, terms)
