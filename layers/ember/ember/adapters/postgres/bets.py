@@ -22,7 +22,7 @@ from ember.domain.rounds import Round
 
 from . import protection
 from .database import Database
-from .rounds import ROUND_COLUMNS, ROUND_FOR_KEY_SHARE, round_or_not_found
+from .rounds import ROUND_COLUMNS, lock_round, round_or_not_found
 
 logger = Logger(service="ember", child=True)
 
@@ -182,8 +182,7 @@ class PostgresBets:
                      decide: Decide) -> HeldBet:
         # KEY SHARE: bets of a round don't block each other, but resolution (FOR UPDATE)
         # waits for bets in flight, and a bet queued behind it sees the round final.
-        round_ = round_or_not_found(conn.execute(ROUND_FOR_KEY_SHARE, (request.round_id,))
-                                    .fetchone(), request.round_id)
+        round_ = lock_round(conn, request.round_id, "KEY SHARE")
         locked = conn.execute(_LOCK_PLAYER, request.params()).fetchone()
         balance = locked["balance"] if locked else 0  # never deposited: nothing to bet with
         state = conn.execute(_LOCKED_FACTS, request.params()).fetchone()

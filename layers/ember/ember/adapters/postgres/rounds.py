@@ -54,10 +54,6 @@ def lock_round(conn: psycopg.Connection, rid: uuid.UUID, mode: str) -> Round:
     return round_or_not_found(row, rid)
 
 
-# What a bet locks first: bets of a round share it; resolution (FOR UPDATE) waits for them.
-ROUND_FOR_KEY_SHARE = f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = %s FOR KEY SHARE"
-
-
 def round_or_not_found(row: dict | None, rid: uuid.UUID) -> Round:
     """The round of a row just read; RoundNotFound when there was none."""
     if row is None:
